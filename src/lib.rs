@@ -1,0 +1,23 @@
+//! corrmc: a Monte Carlo engine for synthetic correlation studies.
+//!
+//! Per trial: draw a true correlation matrix ([`corr`]), simulate in-sample and
+//! out-of-sample Gaussian returns ([`simulate`]), compute each allocator's weights
+//! on the in-sample estimate ([`alloc`]) and record in-sample, out-of-sample and
+//! true volatility and stability measures ([`metrics`]), streamed to HDF5
+//! ([`output`]). See README.md for the file layout and the CLI.
+
+pub mod alloc;
+pub mod cluster;
+pub mod corr;
+pub mod engine;
+pub mod error;
+pub mod linalg;
+pub mod metrics;
+pub mod npy;
+pub mod output;
+pub mod rng;
+pub mod simulate;
+pub mod spec;
+pub mod summary;
+
+pub use error::{Error, MethodError, MethodErrorKind};

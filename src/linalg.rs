@@ -1,0 +1,174 @@
+//! Dense linear algebra on the hot path, over `ndarray` storage.
+//!
+//! Backend: faer (pure Rust, sequential). `benches/linalg.rs` compares it with
+//! ndarray-linalg on OpenBLAS (one BLAS thread) on exactly these kernels at n = 100;
+//! faer was faster for every one (figures in README, "Linear algebra"), so the
+//! product never calls BLAS and there is nothing to oversubscribe inside rayon
+//! workers. faer is built without its `rayon` feature: every call is sequential.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatRef, Par, Side};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+/// A faer view of a row-major (standard layout) ndarray matrix. Copies only if the
+/// input is not contiguous.
+fn with_faer<R>(a: ArrayView2<'_, f64>, f: impl FnOnce(MatRef<'_, f64>) -> R) -> R {
+    let (r, c) = a.dim();
+    match a.as_slice() {
+        Some(s) => f(MatRef::from_row_major_slice(s, r, c)),
+        None => {
+            let owned = a.as_standard_layout().into_owned();
+            f(MatRef::from_row_major_slice(owned.as_slice().unwrap(), r, c))
+        }
+    }
+}
+
+fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+/// Lower Cholesky factor `L` with `A = L Lᵀ`, or `None` if `A` is not (numerically)
+/// positive definite.
+pub fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    with_faer(a, |m| m.llt(Side::Lower).ok().map(|llt| to_ndarray(llt.L())))
+}
+
+/// Solves `A x = b` for symmetric positive definite `A` (Cholesky), `None` if `A`
+/// is not positive definite or the solution is not finite.
+pub fn solve_spd(a: ArrayView2<'_, f64>, b: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+    use faer::linalg::solvers::Solve;
+    with_faer(a, |m| {
+        let llt = m.llt(Side::Lower).ok()?;
+        let mut rhs = faer::Mat::<f64>::from_fn(b.len(), 1, |i, _| b[i]);
+        llt.solve_in_place(rhs.as_mut());
+        let x = Array1::from_shape_fn(b.len(), |i| rhs[(i, 0)]);
+        x.iter().all(|v| v.is_finite()).then_some(x)
+    })
+}
+
+/// Eigen-decomposition of a symmetric matrix: eigenvalues ascending, eigenvectors
+/// as columns. `None` if the iteration does not converge (non-finite input).
+pub fn eigh(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
+    with_faer(a, |m| {
+        let evd = m.self_adjoint_eigen(Side::Lower).ok()?;
+        let s = evd.S();
+        let vals = Array1::from_shape_fn(m.nrows(), |i| s[i]);
+        Some((vals, to_ndarray(evd.U())))
+    })
+}
+
+/// Eigenvalues of a symmetric matrix, ascending.
+pub fn eigvalsh(a: ArrayView2<'_, f64>) -> Option<Array1<f64>> {
+    with_faer(a, |m| {
+        m.self_adjoint_eigenvalues(Side::Lower).ok().map(Array1::from)
+    })
+}
+
+/// `C = α Aᵀ B` (sequential gemm).
+pub fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, alpha: f64) -> Array2<f64> {
+    let (k, m) = a.dim();
+    let (k2, n) = b.dim();
+    assert_eq!(k, k2, "at_b: inner dimensions differ");
+    let mut out = Array2::<f64>::zeros((m, n));
+    {
+        let os = out.as_slice_mut().unwrap();
+        let dst = faer::MatMut::from_row_major_slice_mut(os, m, n);
+        with_faer(a, |fa| {
+            with_faer(b, |fb| {
+                matmul(dst, Accum::Replace, fa.transpose(), fb, alpha, Par::Seq)
+            })
+        });
+    }
+    out
+}
+
+/// `C = A B` (sequential gemm).
+pub fn a_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert_eq!(k, k2, "a_b: inner dimensions differ");
+    let mut out = Array2::<f64>::zeros((m, n));
+    {
+        let os = out.as_slice_mut().unwrap();
+        let dst = faer::MatMut::from_row_major_slice_mut(os, m, n);
+        with_faer(a, |fa| {
+            with_faer(b, |fb| matmul(dst, Accum::Replace, fa, fb, 1.0, Par::Seq))
+        });
+    }
+    out
+}
+
+/// Sample covariance (ddof = 1) of the rows of `x` (T observations × n variables).
+/// Centers a copy of `x` and forms `XcᵀXc / (T − 1)`; the result is symmetrized
+/// exactly so downstream code can rely on `S[i,j] == S[j,i]`.
+pub fn sample_cov(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let t = x.nrows();
+    assert!(t >= 2, "sample_cov needs at least two observations");
+    let mean = x.mean_axis(ndarray::Axis(0)).unwrap();
+    let xc = &x - &mean;
+    let mut s = at_b(xc.view(), xc.view(), 1.0 / (t as f64 - 1.0));
+    symmetrize(&mut s);
+    s
+}
+
+/// Replaces `A` by `(A + Aᵀ)/2`.
+pub fn symmetrize(a: &mut Array2<f64>) {
+    let n = a.nrows();
+    for i in 0..n {
+        for j in 0..i {
+            let v = 0.5 * (a[(i, j)] + a[(j, i)]);
+            a[(i, j)] = v;
+            a[(j, i)] = v;
+        }
+    }
+}
+
+/// `wᵀ A w`.
+pub fn quad_form(a: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> f64 {
+    let mut acc = 0.0;
+    for (i, row) in a.outer_iter().enumerate() {
+        acc += w[i] * row.dot(&w);
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn cholesky_and_solve() {
+        let a = array![[4.0, 2.0, 0.4], [2.0, 3.0, 0.5], [0.4, 0.5, 2.0]];
+        let l = cholesky(a.view()).unwrap();
+        let back = l.dot(&l.t());
+        assert!((&back - &a).iter().all(|v| v.abs() < 1e-14));
+        let b = array![1.0, 2.0, 3.0];
+        let x = solve_spd(a.view(), b.view()).unwrap();
+        assert!((a.dot(&x) - &b).iter().all(|v| v.abs() < 1e-13));
+        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view()).is_none());
+    }
+
+    #[test]
+    fn eigh_reconstructs() {
+        let a = array![[2.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]];
+        let (vals, vecs) = eigh(a.view()).unwrap();
+        assert!(vals[0] < vals[1] && vals[1] < vals[2]);
+        let back = vecs.dot(&Array2::from_diag(&vals)).dot(&vecs.t());
+        assert!((&back - &a).iter().all(|v| v.abs() < 1e-13));
+        assert!((vals[0] - (2.0 - 2f64.sqrt())).abs() < 1e-14);
+    }
+
+    #[test]
+    fn sample_cov_matches_definition() {
+        let x = array![[1.0, 2.0], [2.0, 1.0], [4.0, 7.0], [0.5, -1.0]];
+        let s = sample_cov(x.view());
+        let m0 = x.column(0).mean().unwrap();
+        let m1 = x.column(1).mean().unwrap();
+        let c01: f64 = (0..4).map(|t| (x[(t, 0)] - m0) * (x[(t, 1)] - m1)).sum::<f64>() / 3.0;
+        assert!((s[(0, 1)] - c01).abs() < 1e-14);
+        assert_eq!(s[(0, 1)], s[(1, 0)]);
+        let ab = a_b(x.t(), x.view());
+        assert!((&ab - &x.t().dot(&x)).iter().all(|v| v.abs() < 1e-12));
+    }
+}
