@@ -63,23 +63,26 @@ pub fn run_trial(
         status: Vec::with_capacity(m),
         status_oos: Vec::with_capacity(m),
         weights: keep_weights.then(Vec::new),
+        notes: Vec::with_capacity(m),
         diagnostics: sample.diagnostics,
         errors: Vec::new(),
     };
     let weights =
-        |a: &dyn Allocator, est: &Estimate, oos: bool| -> Result<Array1<f64>, MethodError> {
+        |a: &dyn Allocator, est: &Estimate, oos: bool| -> Result<(Array1<f64>, f64), MethodError> {
             let ctx = Context {
                 seed,
                 trial,
                 out_of_sample: oos,
             };
-            let w = a.allocate(est, &ctx)?;
+            let (w, note) = a.allocate_noted(est, &ctx)?;
             alloc::check_weights(&w, n)?;
-            Ok(w)
+            Ok((w, note))
         };
     for (mi, a) in allocators.iter().enumerate() {
-        let w_is = weights(a.as_ref(), &est_is, false);
-        let w_oos = weights(a.as_ref(), &est_oos, true);
+        let noted = weights(a.as_ref(), &est_is, false);
+        res.notes.push(noted.as_ref().map_or(f64::NAN, |x| x.1));
+        let w_is = noted.map(|x| x.0);
+        let w_oos = weights(a.as_ref(), &est_oos, true).map(|x| x.0);
         let code =
             |r: &Result<Array1<f64>, MethodError>| r.as_ref().map_or_else(|e| e.kind.code(), |_| 0);
         res.status.push(code(&w_is));
@@ -145,6 +148,10 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunReport, Error> {
         .collect();
     let output = opts.output.clone().unwrap_or_else(|| spec.output.clone());
     let describe = source.describe();
+    let notes: Vec<(String, String)> = allocators
+        .iter()
+        .filter_map(|a| a.note_description().map(|d| (a.name().to_string(), d)))
+        .collect();
     let diagnostics = source.diagnostics();
     let header = Header {
         spec_text: &spec.text,
@@ -157,6 +164,7 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunReport, Error> {
         source: &describe,
         methods: &spec.methods,
         diagnostics: &diagnostics,
+        notes: &notes,
         store_weights: spec.raw.store_weights,
         chunk_trials: spec.chunk_trials,
     };

@@ -24,6 +24,8 @@ pub struct TrialResult {
     /// In-sample weights per method (NaN where the method failed), if stored.
     pub weights: Option<Vec<Array1<f64>>>,
     pub diagnostics: Vec<f64>,
+    /// Per-method note of the in-sample allocation (NaN: none), see `/method_info`.
+    pub notes: Vec<f64>,
     /// (method index, out-of-sample?, error).
     pub errors: Vec<(usize, bool, MethodError)>,
 }
@@ -72,6 +74,7 @@ pub struct Writer {
     metrics: Vec<hdf5::Dataset>,
     status: hdf5::Dataset,
     status_oos: hdf5::Dataset,
+    method_info: hdf5::Dataset,
     weights: Option<hdf5::Dataset>,
     diagnostics: Vec<hdf5::Dataset>,
     errors: Vec<(u64, usize, bool, MethodError)>,
@@ -89,6 +92,8 @@ pub struct Header<'a> {
     pub source: &'a str,
     pub methods: &'a [&'a str],
     pub diagnostics: &'a [crate::corr::Diagnostic],
+    /// (method, meaning of its note) for methods that keep a per-trial note.
+    pub notes: &'a [(String, String)],
     pub store_weights: bool,
     pub chunk_trials: usize,
 }
@@ -176,6 +181,24 @@ impl Writer {
             "per trial and method: weights re-estimated out of sample (turnover)",
         )
         .map_err(&e)?;
+        let method_info = file
+            .new_dataset::<f64>()
+            .chunk((ct, m))
+            .deflate(4)
+            .fill_value(f64::NAN)
+            .shape((t, m))
+            .create("method_info")
+            .map_err(&e)?;
+        let meaning: Vec<String> = h.notes.iter().map(|(m, d)| format!("{m}: {d}")).collect();
+        set_str_attr(
+            &method_info,
+            "description",
+            &format!(
+                "per trial and method: a note of the in-sample allocation (NaN: none). {}",
+                meaning.join("; ")
+            ),
+        )
+        .map_err(&e)?;
         let weights = if h.store_weights {
             let ds = file
                 .new_dataset::<f64>()
@@ -221,6 +244,7 @@ impl Writer {
             metrics,
             status,
             status_oos,
+            method_info,
             weights,
             diagnostics,
             errors: Vec::new(),
@@ -244,6 +268,10 @@ impl Writer {
         let st = Array2::from_shape_fn((k, m), |(r, c)| results[r].status_oos[c]);
         self.status_oos
             .write_slice(&st, s![start..end, ..])
+            .map_err(&e)?;
+        let a = Array2::from_shape_fn((k, m), |(r, c)| results[r].notes[c]);
+        self.method_info
+            .write_slice(&a, s![start..end, ..])
             .map_err(&e)?;
         if let Some(ds) = &self.weights {
             let n = ds.shape()[2];

@@ -131,6 +131,20 @@ pub trait Allocator: Send + Sync {
     fn name(&self) -> &str;
     /// Weights for the estimate, or why there are none.
     fn allocate(&self, est: &Estimate, ctx: &Context) -> Result<Array1<f64>, MethodError>;
+    /// Weights plus a per-trial note stored in `/method_info` (e.g. which candidate
+    /// tree an adaptive method chose, or whether a budgeted search was exact).
+    /// Default: no note (NaN).
+    fn allocate_noted(
+        &self,
+        est: &Estimate,
+        ctx: &Context,
+    ) -> Result<(Array1<f64>, f64), MethodError> {
+        self.allocate(est, ctx).map(|w| (w, f64::NAN))
+    }
+    /// What the note of [`Self::allocate_noted`] means, if the method keeps one.
+    fn note_description(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Checks what every method must return: n finite weights summing to 1.
