@@ -464,7 +464,7 @@ fn vmmin(b: &mut [f64], st: &mut Stress, maxit: usize, abstol: f64, reltol: f64)
                     d2 = 1.0 + d2 / d1;
                     for i in 0..n {
                         for j in 0..=i {
-                            bm[i][j] += (d2 * t[i] * t[j] - xv[i] * c[j] - t[i] * xv[j]) / d1;
+                            bm[i][j] += (d2 * t[i] * t[j] - xv[i] * t[j] - t[i] * xv[j]) / d1;
                         }
                     }
                 } else {
