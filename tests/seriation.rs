@@ -386,3 +386,100 @@ fn every_registered_method_runs_at_n100() {
         }
     }
 }
+
+#[test]
+fn cli_reads_npy_and_rejects_bad_matrices() {
+    use corrmc::seriation::cli::{
+        CriteriaArgs, SeriateArgs, read_distance, run_criteria, run_seriate,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = &fixtures()[0]; // block_8 distances
+    let good = dir.path().join("d.npy");
+    ndarray_npy::write_npy(&good, &f.d).unwrap();
+    let d = read_distance(&good, true).unwrap();
+    assert_eq!(d, f.d);
+    // correlation input: d = sqrt((1 - rho)/2)
+    let rho = f.d.mapv(|x| 1.0 - 2.0 * x * x);
+    let corr = dir.path().join("c.npy");
+    ndarray_npy::write_npy(&corr, &rho).unwrap();
+    let dc = read_distance(&corr, false).unwrap();
+    assert!(
+        dc.iter()
+            .zip(f.d.iter())
+            .all(|(a, b)| (a - b).abs() < 1e-12)
+    );
+    let args = SeriateArgs {
+        method: Some("OLO".into()),
+        input: Some(good.clone()),
+        distance: true,
+        criteria: Some("all".into()),
+        seed: 1,
+        control: vec![],
+        json: true,
+        list: false,
+    };
+    run_seriate(&args).unwrap();
+    run_seriate(&SeriateArgs {
+        list: true,
+        method: None,
+        input: None,
+        ..args.clone()
+    })
+    .unwrap();
+    let bad_method = SeriateArgs {
+        method: Some("NoSuch".into()),
+        ..args.clone()
+    };
+    assert!(run_seriate(&bad_method).is_err());
+    let bad_ctl = SeriateArgs {
+        control: vec!["nope=1".into()],
+        ..args.clone()
+    };
+    assert!(run_seriate(&bad_ctl).is_err());
+    let ca = CriteriaArgs {
+        input: good.clone(),
+        order: "[7,6,5,4,3,2,1,0]".into(),
+        distance: true,
+        json: false,
+    };
+    run_criteria(&ca).unwrap();
+    let lines = dir.path().join("o.txt");
+    std::fs::write(&lines, "0\n1\n2\n3\n4\n5\n6\n7\n").unwrap();
+    run_criteria(&CriteriaArgs {
+        order: lines.to_string_lossy().into(),
+        ..ca.clone()
+    })
+    .unwrap();
+    assert!(
+        run_criteria(&CriteriaArgs {
+            order: "[0,1,2]".into(),
+            ..ca.clone()
+        })
+        .is_err()
+    );
+    // wrong shape, NaN, asymmetric: errors naming the file
+    let rect = dir.path().join("rect.npy");
+    ndarray_npy::write_npy(&rect, &Array2::<f64>::zeros((3, 4))).unwrap();
+    let e = read_distance(&rect, true).unwrap_err().to_string();
+    assert!(e.contains("rect.npy") && e.contains("not square"), "{e}");
+    let mut nan = f.d.clone();
+    nan[(1, 2)] = f64::NAN;
+    let p = dir.path().join("nan.npy");
+    ndarray_npy::write_npy(&p, &nan).unwrap();
+    assert!(
+        read_distance(&p, true)
+            .unwrap_err()
+            .to_string()
+            .contains("nan.npy")
+    );
+    let mut asym = f.d.clone();
+    asym[(1, 2)] += 0.1;
+    let p = dir.path().join("asym.npy");
+    ndarray_npy::write_npy(&p, &asym).unwrap();
+    assert!(
+        read_distance(&p, true)
+            .unwrap_err()
+            .to_string()
+            .contains("not symmetric")
+    );
+}
