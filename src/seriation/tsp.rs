@@ -1,7 +1,7 @@
 //! `TSP`: shortest Hamiltonian path via a travelling-salesperson tour through the
 //! objects plus one dummy city at distance 0 from all, cut at the dummy (R
 //! seriation's `seriate_dist_tsp` with TSP's defaults: arbitrary insertion
-//! (Rosenkrantz, Stearns & Lewis 1977) refined by 2-opt, best of `rep` = 10 starts).
+//! (Rosenkrantz, Stearns & Lewis 1977) refined by 2-opt (first improvement), best of `rep` = 10 starts).
 
 use super::{Dm, Seriation, SeriationError, registry::Control};
 use rand::RngExt;
@@ -18,7 +18,12 @@ pub fn tsp(d: &Dm, rng: &mut ChaCha8Rng, c: &Control) -> Result<Seriation, Seria
     let two_opt_on = !matches!(c.str("two_opt", "TRUE"), "FALSE" | "false" | "0");
     let n = d.n;
     let m = n + 1; // city n is the dummy
-    let dist = |i: usize, j: usize| if i == n || j == n { 0.0 } else { d.at(i, j) };
+    // Flat (n+1)² table: the dummy row/column is zero.
+    let mut tab = vec![0.0f64; m * m];
+    for i in 0..n {
+        tab[i * m..i * m + n].copy_from_slice(d.row(i));
+    }
+    let dist = |i: usize, j: usize| tab[i * m + j];
     let mut best: Option<(f64, Vec<usize>)> = None;
     for _ in 0..rep {
         let mut tour = arbitrary_insertion(m, &dist, rng);
@@ -62,31 +67,27 @@ fn arbitrary_insertion(
     tour
 }
 
-/// 2-opt with best-improvement sweeps until no reversal shortens the tour.
+/// 2-opt with first-improvement sweeps until no reversal shortens the tour.
 fn two_opt(tour: &mut [usize], dist: &impl Fn(usize, usize) -> f64) {
     let m = tour.len();
     if m < 4 {
         return;
     }
-    loop {
-        let mut best = (-1e-12, 0, 0);
+    let mut improved = true;
+    while improved {
+        improved = false;
         for i in 0..m - 1 {
-            let (a, b) = (tour[i], tour[i + 1]);
-            let dab = dist(a, b);
             for j in (i + 2)..m {
+                let (a, b) = (tour[i], tour[i + 1]);
                 let (c, d) = (tour[j], tour[(j + 1) % m]);
                 if d == a {
                     continue;
                 }
-                let gain = dist(a, c) + dist(b, d) - dab - dist(c, d);
-                if gain < best.0 {
-                    best = (gain, i + 1, j);
+                if dist(a, c) + dist(b, d) < dist(a, b) + dist(c, d) - 1e-12 {
+                    tour[i + 1..=j].reverse();
+                    improved = true;
                 }
             }
         }
-        if best.1 == 0 {
-            break;
-        }
-        tour[best.1..=best.2].reverse();
     }
 }
