@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod npy;
 pub mod output;
 pub mod rng;
+pub mod seriation;
 pub mod simulate;
 pub mod spec;
 pub mod summary;

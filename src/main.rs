@@ -55,6 +55,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Order a distance (or correlation) matrix with an R `seriation` method; `--list` lists methods and criteria.
+    Seriate(corrmc::seriation::cli::SeriateArgs),
+    /// All 16 seriation criteria of a given order.
+    Criteria(corrmc::seriation::cli::CriteriaArgs),
     /// Weights of one allocator for a covariance matrix (.npy or CSV).
     Allocate {
         #[arg(long, short)]
@@ -71,6 +75,11 @@ enum Command {
 }
 
 fn main() {
+    // Die quietly on a closed pipe (`corrmc seriate --list | head`) like other Unix tools,
+    // instead of panicking in println!.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Err(e) = dispatch(cli) {
         eprintln!("error: {e:#}");
@@ -143,6 +152,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Seriate(args) => corrmc::seriation::cli::run_seriate(&args)?,
+        Command::Criteria(args) => corrmc::seriation::cli::run_criteria(&args)?,
         Command::Methods { json } => {
             let reg = alloc::registry();
             if json {

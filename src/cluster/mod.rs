@@ -6,6 +6,10 @@
 //! smaller label first, which makes the leaf order (pre-order, left first) equal
 //! to `scipy.cluster.hierarchy.leaves_list` / `to_tree(...).pre_order()`.
 
+mod hclust;
+
+pub use hclust::{Linkage, cophenetic, gruvaeus_wainer, hclust, olo};
+
 use ndarray::{Array2, ArrayView2};
 
 /// `d_ij = sqrt(clip((1 − ρ_ij)/2, 0, 1))` (López de Prado 2016). Clipping only
