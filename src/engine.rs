@@ -127,6 +127,18 @@ fn sample_range(
     Ok(batches?.into_iter().flatten().collect())
 }
 
+/// The spec's allocators with their control parameters.
+pub fn build_allocators(spec: &Spec) -> Result<Vec<Box<dyn Allocator>>, Error> {
+    spec.methods
+        .iter()
+        .map(|m| {
+            let c = spec.controls.get(*m).cloned().unwrap_or_default();
+            alloc::build_with(m, &c)
+                .map_err(|e| Error::spec(&spec.origin, format!("key `control.{m}`: {e}")))
+        })
+        .collect()
+}
+
 /// Runs a study and writes its result file.
 pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunReport, Error> {
     let threads = opts
@@ -141,11 +153,7 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunReport, Error> {
         .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
     let trials = opts.trials.unwrap_or(spec.raw.trials);
     let source = spec.build_source()?;
-    let allocators: Vec<Box<dyn Allocator>> = spec
-        .methods
-        .iter()
-        .map(|m| alloc::build(m).expect("resolved method is registered"))
-        .collect();
+    let allocators = build_allocators(spec)?;
     let output = opts.output.clone().unwrap_or_else(|| spec.output.clone());
     let describe = source.describe();
     let notes: Vec<(String, String)> = allocators

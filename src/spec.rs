@@ -42,6 +42,10 @@ pub struct RawSpec {
     pub source: SourceSpec,
     #[serde(default)]
     pub volatility: VolSpec,
+    /// `[control.<method>]`: control parameters of a method (e.g. the node budget
+    /// of `HRP_ser_BBURCG`), by the method's own parameter names.
+    #[serde(default)]
+    pub control: std::collections::BTreeMap<String, toml::Table>,
 }
 
 /// `[source]`: where true correlation matrices come from.
@@ -100,6 +104,8 @@ pub struct Spec {
     pub sim: SimParams,
     pub output: PathBuf,
     pub chunk_trials: usize,
+    /// Control parameters per method (empty for defaults).
+    pub controls: std::collections::BTreeMap<String, crate::alloc::Control>,
 }
 
 impl Spec {
@@ -160,6 +166,34 @@ impl Spec {
             ));
         }
         let methods = crate::alloc::resolve(&raw.methods).map_err(|m| bad("methods", m))?;
+        let mut controls = std::collections::BTreeMap::new();
+        for (method, table) in &raw.control {
+            let key = format!("control.{method}");
+            if !methods.contains(&method.as_str()) {
+                return Err(bad(
+                    &key,
+                    format!("'{method}' is not among the spec's methods"),
+                ));
+            }
+            let mut c = crate::alloc::Control::new();
+            for (k, v) in table {
+                let text = match v {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    other => {
+                        return Err(bad(
+                            &format!("{key}.{k}"),
+                            format!("must be a number, string or boolean, got {other}"),
+                        ));
+                    }
+                };
+                c = c.with(k, text);
+            }
+            crate::alloc::build_with(method, &c).map_err(|m| bad(&key, m))?;
+            controls.insert(method.clone(), c);
+        }
         let chunk_trials = raw.chunk_trials.unwrap_or(256);
         if chunk_trials < 1 {
             return Err(bad("chunk_trials", "must be at least 1".into()));
@@ -201,6 +235,7 @@ impl Spec {
             sim,
             output,
             chunk_trials,
+            controls,
             raw,
         };
         // Construct the source once so its parameters are checked now, not mid-run.
@@ -345,6 +380,31 @@ kind = "uniform"
             e.contains("source.market/sector/subsector") && e.contains("communality"),
             "{e}"
         );
+        let e = err(&format!("{GOOD}\n[control.HRP]\nfoo = 1\n"));
+        assert!(
+            e.contains("key `control.HRP`") && e.contains("no control parameters"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{GOOD}\n[control.HRP_ser_BBURCG]\nmax_nodes = 10\n"
+        ));
+        assert!(
+            e.contains("key `control.HRP_ser_BBURCG`") && e.contains("not among"),
+            "{e}"
+        );
+        let spec = GOOD.replace("\"HRP\"]", "\"HRP_ser_BBURCG\"]");
+        let e = err(&format!(
+            "{spec}\n[control.HRP_ser_BBURCG]\nmax_node = 10\n"
+        ));
+        assert!(
+            e.contains("no control parameter 'max_node'") && e.contains("max_nodes"),
+            "{e}"
+        );
+        Spec::parse(
+            &format!("{spec}\n[control.HRP_ser_BBURCG]\nmax_nodes = 10\n"),
+            "x.toml",
+        )
+        .unwrap();
         let e = err("name = \"t\"\nseed = [1");
         assert!(e.contains("x.toml") && e.contains("invalid spec"), "{e}");
     }

@@ -6,6 +6,7 @@
 //! correlation, the distance `sqrt((1 − ρ)/2)`, the single-linkage tree). Methods
 //! are registered by name in [`registry`]; specs select them by name or family.
 
+pub mod asrp;
 pub mod hrp;
 pub mod minvar;
 pub mod naive;
@@ -24,6 +25,8 @@ pub struct Estimate {
     corr: OnceCell<Result<Array2<f64>, MethodError>>,
     dist: OnceCell<Result<Array2<f64>, MethodError>>,
     single: OnceCell<Result<Tree, MethodError>>,
+    /// Candidate trees of the ASRP variants, shared by all of them.
+    asrp: asrp::Cache,
 }
 
 impl Estimate {
@@ -40,6 +43,7 @@ impl Estimate {
             corr: OnceCell::new(),
             dist: OnceCell::new(),
             single: OnceCell::new(),
+            asrp: asrp::Cache::default(),
         }
     }
     pub fn cov(&self) -> &Array2<f64> {
@@ -176,68 +180,108 @@ pub fn check_weights(w: &Array1<f64>, n: usize) -> Result<(), MethodError> {
 pub struct MethodInfo {
     pub name: &'static str,
     pub family: &'static str,
-    pub description: &'static str,
+    pub description: String,
     pub reference: &'static str,
-    pub make: fn() -> Box<dyn Allocator>,
+    kind: Kind,
 }
 
-/// Every method the engine knows, in display order.
+enum Kind {
+    Plain(fn() -> Box<dyn Allocator>),
+    Asrp(asrp::Step),
+}
+
+/// Control parameters of a method (`[control.<method>]` in a spec), as text.
+pub use crate::seriation::Control;
+
+fn plain(
+    name: &'static str,
+    family: &'static str,
+    description: &str,
+    reference: &'static str,
+    make: fn() -> Box<dyn Allocator>,
+) -> MethodInfo {
+    MethodInfo {
+        name,
+        family,
+        description: description.to_string(),
+        reference,
+        kind: Kind::Plain(make),
+    }
+}
+
+/// Every method the engine knows, in display order: baselines, HRP, the ASRP variants.
 pub fn registry() -> Vec<MethodInfo> {
-    vec![
-        MethodInfo {
-            name: "EW",
-            family: "baseline",
-            description: "equal weight 1/n",
-            reference: "DeMiguel, Garlappi & Uppal (2009)",
-            make: || Box::new(naive::EqualWeight),
-        },
-        MethodInfo {
-            name: "RP",
-            family: "baseline",
-            description: "risk parity as inverse variance, w ∝ 1/σ²",
-            reference: "López de Prado (2016), inverse-variance portfolio",
-            make: || Box::new(naive::InverseVariance),
-        },
-        MethodInfo {
-            name: "MinVar",
-            family: "minimum-variance",
-            description: "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed)",
-            reference: "Markowitz (1952); the blog's closed form",
-            make: || Box::new(minvar::MinVar),
-        },
-        MethodInfo {
-            name: "MinVar_long",
-            family: "minimum-variance",
-            description: "long-only minimum variance, exact active-set QP (KKT residual < 1e-10)",
-            reference: "Lawson & Hanson (1974) active set on min ½vᵀΣv − 1ᵀv, v ≥ 0",
-            make: || Box::new(minvar::MinVarLong::default()),
-        },
-        MethodInfo {
-            name: "HRP",
-            family: "hierarchical",
-            description: "hierarchical risk parity: single linkage on sqrt((1−ρ)/2), leaf order, recursive bisection",
-            reference: "López de Prado (2016), J. Portfolio Management 42(4)",
-            make: || Box::new(hrp::Hrp),
-        },
-    ]
+    let mut v = vec![
+        plain(
+            "EW",
+            "baseline",
+            "equal weight 1/n",
+            "DeMiguel, Garlappi & Uppal (2009)",
+            || Box::new(naive::EqualWeight),
+        ),
+        plain(
+            "RP",
+            "baseline",
+            "risk parity as inverse variance, w ∝ 1/σ²",
+            "López de Prado (2016), inverse-variance portfolio",
+            || Box::new(naive::InverseVariance),
+        ),
+        plain(
+            "MinVar",
+            "minimum-variance",
+            "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed)",
+            "Markowitz (1952); the blog's closed form",
+            || Box::new(minvar::MinVar),
+        ),
+        plain(
+            "MinVar_long",
+            "minimum-variance",
+            "long-only minimum variance, exact active-set QP (KKT residual < 1e-10)",
+            "Lawson & Hanson (1974) active set on min ½vᵀΣv − 1ᵀv, v ≥ 0",
+            || Box::new(minvar::MinVarLong::default()),
+        ),
+        plain(
+            "HRP",
+            "hierarchical",
+            "hierarchical risk parity: single linkage on sqrt((1−ρ)/2), leaf order, recursive bisection",
+            "López de Prado (2016), J. Portfolio Management 42(4)",
+            || Box::new(hrp::Hrp),
+        ),
+    ];
+    for a in asrp::variants() {
+        v.push(MethodInfo {
+            name: a.name,
+            family: a.family,
+            description: a.description.clone(),
+            reference: "Schwendner, Papenbrock, Jaeger & Krügel (2021), JFDS 3(4)",
+            kind: Kind::Asrp(a.step.clone()),
+        });
+    }
+    v
 }
 
-/// Resolves spec method selectors to registered names: an exact name, or
-/// `family:all` / `all`. Unknown names give an error listing what is valid.
+/// Resolves spec method selectors to registered names: an exact name, a family
+/// (`asrp:seriation`), `<prefix>:all` (`asrp:all`, `baseline:all`) or `all`.
+/// Unknown names give an error listing what is valid.
 pub fn resolve(selectors: &[String]) -> Result<Vec<&'static str>, String> {
     let reg = registry();
     let mut out: Vec<&'static str> = Vec::new();
     for sel in selectors {
         let matched: Vec<&'static str> = if sel == "all" {
             reg.iter().map(|m| m.name).collect()
-        } else if let Some(fam) = sel.strip_suffix(":all") {
+        } else if let Some(pre) = sel.strip_suffix(":all") {
             reg.iter()
-                .filter(|m| m.family == fam)
+                .filter(|m| {
+                    m.family == pre
+                        || m.family
+                            .strip_prefix(pre)
+                            .is_some_and(|r| r.starts_with(':'))
+                })
                 .map(|m| m.name)
                 .collect()
         } else {
             reg.iter()
-                .filter(|m| m.name == sel)
+                .filter(|m| m.name == sel || m.family == sel)
                 .map(|m| m.name)
                 .collect()
         };
@@ -249,12 +293,8 @@ pub fn resolve(selectors: &[String]) -> Result<Vec<&'static str>, String> {
                 .map(|c| format!(" (did you mean '{c}'?)"))
                 .unwrap_or_default();
             return Err(format!(
-                "unknown method '{sel}'{hint}; valid: {}, or 'all', or a family: {}",
-                names.join(", "),
-                fams.iter()
-                    .map(|f| format!("'{f}:all'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "unknown method '{sel}'{hint}; valid: a name from `corrmc methods`, 'all', a family ({}), or 'asrp:all'",
+                fams.join(", ")
             ));
         }
         for m in matched {
@@ -266,12 +306,26 @@ pub fn resolve(selectors: &[String]) -> Result<Vec<&'static str>, String> {
     Ok(out)
 }
 
-/// Builds the allocator registered as `name`.
-pub fn build(name: &str) -> Option<Box<dyn Allocator>> {
-    registry()
+/// Builds the allocator registered as `name` with control parameters.
+pub fn build_with(name: &str, control: &Control) -> Result<Box<dyn Allocator>, String> {
+    let info = registry()
         .into_iter()
         .find(|m| m.name == name)
-        .map(|m| (m.make)())
+        .ok_or_else(|| format!("unknown method '{name}'"))?;
+    match info.kind {
+        Kind::Plain(make) => {
+            if !control.0.is_empty() {
+                return Err(format!("{name} takes no control parameters"));
+            }
+            Ok(make())
+        }
+        Kind::Asrp(step) => Ok(Box::new(asrp::Asrp::new(info.name, step, control.clone())?)),
+    }
+}
+
+/// Builds the allocator registered as `name` with default controls.
+pub fn build(name: &str) -> Option<Box<dyn Allocator>> {
+    build_with(name, &Control::default()).ok()
 }
 
 /// The closest name by edit distance, if reasonably close.
