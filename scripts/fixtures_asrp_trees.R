@@ -91,16 +91,53 @@ for (n in c(8, 17, 30, 50)) for (kind in c("block", "random")) {
   )
 }
 
+# Tied distances (exact block correlations; distances rounded to 2 decimals):
+# DIANA and igraph's fast greedy are compared here too (tie-breaking), the
+# latter on igraph's own MST edges (igraph's Prim may break MST ties differently
+# from ours).
+tie_cases <- list()
+blockD <- function(sizes, within, between) {
+  n <- sum(sizes); b <- rep(seq_along(sizes), sizes)
+  R <- ifelse(outer(b, b, "=="), within, between); diag(R) <- 1
+  D <- sqrt((1 - R) / 2); diag(D) <- 0; signif(D, 15)
+}
+tieD <- list(
+  exact_block_12 = blockD(c(3, 4, 5), 0.6, 0.2),
+  rounded_random_20 = {
+    R <- make_corr(20, "random"); D <- round(sqrt(pmax((1 - R) / 2, 0)), 2); diag(D) <- 0
+    D[lower.tri(D)] <- t(D)[lower.tri(D)]; D
+  }
+)
+for (nm in names(tieD)) {
+  D <- tieD[[nm]]; n <- nrow(D); dd <- as.dist(D)
+  dv <- diana(dd, diss = TRUE)
+  g <- graph_from_adjacency_matrix(D, mode = "undirected", weighted = TRUE, diag = FALSE)
+  tr <- mst(g, algorithm = "prim")
+  w <- E(tr)$weight
+  fg <- function(weights) {
+    f <- cluster_fast_greedy(tr, weights = weights)
+    list(merges = unname(f$merges), order = as.hclust(f)$order, modularity = num(f$modularity))
+  }
+  tie_cases[[length(tie_cases) + 1]] <- list(
+    name = nm, n = n, d = D,
+    diana = c(tree_of(as.hclust(dv)), list(dc = num(dv$dc), banner_height = num(dv$height))),
+    mst = list(edges = unname(as_edgelist(tr, names = FALSE)), weight = num(w),
+               similarity = fg(1 - w), distance = fg(w), unweighted = fg(NA))
+  )
+}
+
 out <- list(
   generator = "scripts/fixtures_asrp_trees.R",
   versions = list(R = R.version.string, cluster = as.character(packageVersion("cluster")),
                   clue = as.character(packageVersion("clue")), igraph = as.character(packageVersion("igraph"))),
   note = "merge/order are R 1-based (hclust convention: negative = leaf). clue values via cl_dissimilarity(hclust, dist, method) except cophenetic = cl_agreement(hclust, dist, 'cophenetic').",
-  cases = cases
+  cases = cases,
+  tie_cases = tie_cases
 )
 dir.create("fixtures/asrp_trees", showWarnings = FALSE, recursive = TRUE)
 txt <- toJSON(out, auto_unbox = TRUE, digits = NA, matrix = "rowmajor")
 writeLines(txt, "fixtures/asrp_trees/cases.json")
 back <- fromJSON("fixtures/asrp_trees/cases.json", simplifyVector = TRUE)
 for (i in seq_along(cases)) stopifnot(all(back$cases$d[[i]] == cases[[i]]$d))
-cat("wrote fixtures/asrp_trees/cases.json,", length(cases), "cases\n")
+for (i in seq_along(tie_cases)) stopifnot(all(back$tie_cases$d[[i]] == tie_cases[[i]]$d))
+cat("wrote fixtures/asrp_trees/cases.json,", length(cases), "cases,", length(tie_cases), "tie cases\n")

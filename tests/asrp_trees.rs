@@ -679,3 +679,106 @@ fn timing_n100() {
         t0.elapsed().as_secs_f64() * 1e3 / reps as f64
     );
 }
+
+fn tie_cases() -> Vec<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/asrp_trees/cases.json"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let c = v["tie_cases"].as_array().unwrap().clone();
+    assert_eq!(c.len(), 2);
+    c
+}
+
+/// With tied distances (an exact block matrix, distances rounded to 0.01),
+/// DIANA still equals R exactly (merges, heights, order, dc), i.e. the port
+/// keeps diana's tie-breaking.
+#[test]
+fn diana_matches_r_with_ties() {
+    for c in tie_cases() {
+        let n = c["n"].as_u64().unwrap() as usize;
+        let d = matrix(&c["d"]);
+        let what = format!("{} diana", c["name"]);
+        let r = &c["diana"];
+        let ours = diana(d.view());
+        assert_same_tree(&ours.tree, &r_tree(n, r), 1e-15, &what);
+        assert_eq!(ours.order, order(&r["order"]), "{what}");
+        assert_close(
+            ours.dc,
+            r["dc"].as_f64().unwrap(),
+            1e-12,
+            &format!("{what} dc"),
+        );
+    }
+}
+
+/// Tied distances: our Prim picks igraph's MST (same edges), and the fast
+/// greedy port, fed igraph's MST edges in igraph's edge order, reproduces
+/// igraph's merges, order and modularity (1e-12) for all three weightings
+/// (tied ΔQ values everywhere); the whole MST_community pipeline gives the
+/// same tree.
+#[test]
+fn fastgreedy_matches_igraph_with_ties() {
+    for c in tie_cases() {
+        let n = c["n"].as_u64().unwrap() as usize;
+        let r = &c["mst"];
+        let edges: Vec<(usize, usize)> =
+            serde_json::from_value::<Vec<[usize; 2]>>(r["edges"].clone())
+                .unwrap()
+                .into_iter()
+                .map(|[a, b]| (a - 1, b - 1))
+                .collect();
+        let w = vecf(&r["weight"]);
+        let d = matrix(&c["d"]);
+        assert_eq!(
+            mst_prim(d.view()),
+            edges,
+            "{} MST (igraph's tie-breaking)",
+            c["name"]
+        );
+        for key in ["similarity", "distance", "unweighted"] {
+            let what = format!("{} {key}", c["name"]);
+            let ww: Option<Vec<f64>> = match key {
+                "similarity" => Some(w.iter().map(|x| 1.0 - x).collect()),
+                "distance" => Some(w.clone()),
+                _ => None,
+            };
+            let (merges, q) = corrmc::asrp::mst_community::fastgreedy(n, &edges, ww.as_deref());
+            let rm: Vec<(usize, usize)> =
+                serde_json::from_value::<Vec<[usize; 2]>>(r[key]["merges"].clone())
+                    .unwrap()
+                    .into_iter()
+                    .map(|[a, b]| (a - 1, b - 1))
+                    .collect();
+            assert_eq!(merges, rm, "{what}: merges");
+            let mut size = vec![1usize; 2 * n - 1];
+            let t = Tree {
+                n,
+                merges: merges
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(a, b))| {
+                        size[n + k] = size[a] + size[b];
+                        Merge {
+                            a,
+                            b,
+                            height: (k + 1) as f64,
+                            size: size[n + k],
+                        }
+                    })
+                    .collect(),
+            };
+            assert_eq!(t.leaf_order(), order(&r[key]["order"]), "{what}: order");
+            let mw = match key {
+                "similarity" => MstWeights::Similarity,
+                "distance" => MstWeights::Distance,
+                _ => MstWeights::Unweighted,
+            };
+            assert_eq!(mst_community(d.view(), mw).tree, t, "{what}: full pipeline");
+            for (x, y) in q.iter().zip(&vecf(&r[key]["modularity"])) {
+                assert!((x - y).abs() < 1e-12, "{what}: modularity {x} vs {y}");
+            }
+        }
+    }
+}

@@ -5,10 +5,8 @@
 //! `igraph::cluster_fast_greedy(mst(graph_from_adjacency_matrix(D, mode =
 //! "undirected", weighted = TRUE)), weights = w)` followed by `as.hclust`.
 //!
-//! * MST: Prim from vertex 0 on the complete graph weighted by `d`; the next
-//!   vertex is the one with the smallest connecting distance, ties to the
-//!   smaller index (its parent: the first vertex that reached that distance).
-//!   The MST is unique when the distances are distinct.
+//! * MST: igraph's Prim on the complete graph weighted by `d` (see [`mst_prim`]),
+//!   including its heap's tie-breaking; unique when the distances are distinct.
 //! * Edge weights for the modularity (CNM eq. 5–10 with weighted degrees): igraph
 //!   reads them as connection strengths, so the default here is
 //!   [`MstWeights::Similarity`], `w = 1 − d_ij` (a large weight = a short, strong
@@ -56,39 +54,98 @@ pub struct MstCommunity {
     pub modularity: Vec<f64>,
 }
 
-/// Minimum spanning tree of a square distance matrix (Prim, O(n²)); edges
-/// `(u, v)` with `u < v`, sorted by `(u, v)`.
+/// Minimum spanning tree of a square distance matrix, as igraph's
+/// `mst(graph, algorithm = "prim")` on the complete graph (igraph 0.9
+/// `igraph_i_minimum_spanning_tree_prim`): start at vertex 0, push every
+/// incident edge (neighbours ascending) onto igraph's binary max-heap of
+/// `−d` (`d_indheap`, whose sift rules decide ties), repeatedly pop the top
+/// edge and, if it reaches a new vertex, take it and push that vertex's edges.
+/// Returns the edges `(u, v)`, `u < v`, in igraph edge-id order, i.e. sorted.
+/// With distinct distances this is *the* MST; with ties it is igraph's choice.
+/// O(n² log n).
 pub fn mst_prim(d: ArrayView2<'_, f64>) -> Vec<(usize, usize)> {
     let n = d.nrows();
-    let mut in_tree = vec![false; n];
-    let mut key = vec![f64::INFINITY; n];
-    let mut parent = vec![usize::MAX; n];
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     if n == 0 {
         return edges;
     }
-    key[0] = 0.0;
-    for _ in 0..n {
-        let mut v = usize::MAX;
-        for u in 0..n {
-            if !in_tree[u] && (v == usize::MAX || key[u] < key[v]) {
-                v = u;
-            }
+    let mut added = vec![false; n];
+    let mut heap = DIndHeap::default();
+    added[0] = true;
+    for v in 1..n {
+        heap.push(-d[(0, v)], 0, v);
+    }
+    while let Some((from, to)) = heap.pop_max() {
+        if added[to] {
+            continue;
         }
-        in_tree[v] = true;
-        if parent[v] != usize::MAX {
-            let p = parent[v];
-            edges.push((p.min(v), p.max(v)));
-        }
-        for u in 0..n {
-            if !in_tree[u] && d[(v, u)] < key[u] {
-                key[u] = d[(v, u)];
-                parent[u] = v;
+        added[to] = true;
+        edges.push((from.min(to), from.max(to)));
+        for v in 0..n {
+            if v != to && !added[v] {
+                heap.push(-d[(to, v)], to, v);
             }
         }
     }
     edges.sort_unstable();
     edges
+}
+
+/// igraph's `d_indheap` (max-heap with two indices per element); only the
+/// operations Prim uses, with igraph's comparison rules.
+#[derive(Default)]
+struct DIndHeap {
+    val: Vec<f64>,
+    idx: Vec<(usize, usize)>,
+}
+
+impl DIndHeap {
+    fn switch(&mut self, a: usize, b: usize) {
+        if a != b {
+            self.val.swap(a, b);
+            self.idx.swap(a, b);
+        }
+    }
+    fn push(&mut self, v: f64, i: usize, j: usize) {
+        self.val.push(v);
+        self.idx.push((i, j));
+        let mut e = self.val.len() - 1;
+        // shift up unless strictly smaller than the parent
+        while e != 0 && self.val[e] >= self.val[(e - 1) / 2] {
+            self.switch(e, (e - 1) / 2);
+            e = (e - 1) / 2;
+        }
+    }
+    fn pop_max(&mut self) -> Option<(usize, usize)> {
+        let size = self.val.len();
+        if size == 0 {
+            return None;
+        }
+        let top = self.idx[0];
+        self.switch(0, size - 1);
+        self.val.pop();
+        self.idx.pop();
+        let size = size - 1;
+        let mut head = 0;
+        loop {
+            let (l, r) = (2 * head + 1, 2 * head + 2);
+            if l >= size {
+                break;
+            }
+            let c = if r == size || self.val[l] >= self.val[r] {
+                l
+            } else {
+                r
+            };
+            if self.val[head] < self.val[c] {
+                self.switch(head, c);
+                head = c;
+            } else {
+                break;
+            }
+        }
+        Some(top)
+    }
 }
 
 /// MST_community tree of a square distance matrix.
