@@ -458,8 +458,8 @@ fn minimax_matches_definition() {
 /// hclust form: merge 1 (-3, 1) i.e. singleton 2 first; order 2, 0, 1, 3.
 #[test]
 fn minimax_hand_checked() {
-    let x = [0.0, 1.0, 3.0, 7.0];
-    let d = Array2::from_shape_fn((4, 4), |(i, j)| (x[i] - x[j]) as f64).mapv(f64::abs);
+    let x: [f64; 4] = [0.0, 1.0, 3.0, 7.0];
+    let d = Array2::from_shape_fn((4, 4), |(i, j)| (x[i] - x[j]).abs());
     let mm = minimax(d.view());
     let m = &mm.tree.merges;
     assert_eq!(
@@ -779,6 +779,52 @@ fn fastgreedy_matches_igraph_with_ties() {
             for (x, y) in q.iter().zip(&vecf(&r[key]["modularity"])) {
                 assert!((x - y).abs() < 1e-12, "{what}: modularity {x} vs {y}");
             }
+        }
+    }
+}
+
+/// Minimax with tied distances (protoclust's nearest-neighbour-chain port):
+/// replaying the merges in height order, every merge joins two current
+/// clusters at exactly their minimax linkage, and no pair of current clusters
+/// has a smaller linkage (so the tree is a valid minimax agglomeration); the
+/// tree is in hclust form and each prototype's radius equals its merge height.
+#[test]
+fn minimax_valid_with_ties() {
+    for c in tie_cases().iter().chain(cases().iter().take(4)) {
+        let d = matrix(&c["d"]);
+        let what = format!("{} minimax", c["name"]);
+        let mm = minimax(d.view());
+        let t = &mm.tree;
+        let n = t.n;
+        let mut mem: Vec<Option<Vec<usize>>> = (0..n).map(|i| Some(vec![i])).collect();
+        for (k, m) in t.merges.iter().enumerate() {
+            assert!(m.a < m.b, "{what}: hclust child order");
+            let (ga, gb) = (mem[m.a].clone().unwrap(), mem[m.b].clone().unwrap());
+            assert_eq!(
+                minimax_linkage(d.view(), &ga, &gb),
+                m.height,
+                "{what}: merge {k}"
+            );
+            let cur: Vec<&Vec<usize>> = mem.iter().flatten().collect();
+            for i in 0..cur.len() {
+                for j in (i + 1)..cur.len() {
+                    assert!(
+                        minimax_linkage(d.view(), cur[i], cur[j]) >= m.height,
+                        "{what}: merge {k} not minimal"
+                    );
+                }
+            }
+            let mut all = ga.clone();
+            all.extend(&gb);
+            let r = all
+                .iter()
+                .map(|&y| d[(mm.protos[k], y)])
+                .fold(0.0, f64::max);
+            assert!(all.contains(&mm.protos[k]));
+            assert_eq!(r, m.height, "{what}: prototype radius");
+            mem[m.a] = None;
+            mem[m.b] = None;
+            mem.push(Some(all));
         }
     }
 }

@@ -180,8 +180,8 @@ fn split_block(
     for l in ja..=jb {
         let lner = ner[l];
         let mut sd = 0.0;
-        for j in ja..=jb {
-            sd += dys(lner, ner[j]);
+        for &o in &ner[ja..=jb] {
+            sd += dys(lner, o);
         }
         if bygsd < sd {
             bygsd = sd;
@@ -208,13 +208,13 @@ fn split_block(
         for l in ja..=jma {
             let lner = ner[l];
             let mut da = 0.0;
-            for j in ja..=jma {
-                da += dys(lner, ner[j]);
+            for &o in &ner[ja..=jma] {
+                da += dys(lner, o);
             }
             da /= rest;
             let mut db = 0.0;
-            for j in (jma + 1)..=jb {
-                db += dys(lner, ner[j]);
+            for &o in &ner[(jma + 1)..=jb] {
+                db += dys(lner, o);
             }
             db /= splyn as f64;
             let dyff = da - db;
