@@ -669,6 +669,24 @@ fn timing_n100() {
         flexible(d.view(), -0.25, FlexibleWeighting::Weighted)
     });
     let tree = Tree::kodama(d.view(), KodamaLinkage::Average);
+    let u = fit::cophenetic(&tree);
+    for m in FitMeasure::ALL {
+        let t0 = std::time::Instant::now();
+        let mut x = 0.0;
+        for _ in 0..reps {
+            x += m.eval(&tree, u.view(), d.view());
+        }
+        assert!(x.is_finite());
+        println!(
+            "n=100 {}: {:.3} ms",
+            m.name(),
+            t0.elapsed().as_secs_f64() * 1e3 / reps as f64
+        );
+    }
+    for b in asrp::OtherTree::ALL {
+        let t = b.build(d.view());
+        assert_eq!(t.leaf_order().len(), n, "{}", b.name());
+    }
     let t0 = std::time::Instant::now();
     for _ in 0..reps {
         let sel = select_trees(std::slice::from_ref(&tree), d.view(), &FitMeasure::ALL);

@@ -98,3 +98,53 @@ pub fn hclust_canonical(tree: &Tree) -> Tree {
         .collect();
     Tree { n, merges }
 }
+
+/// The four "other tree builders" of ASRP family 2 with the ASRP settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtherTree {
+    /// [`minimax::minimax`] (protoclust).
+    Minimax,
+    /// [`diana::diana`] (cluster::diana).
+    Diana,
+    /// [`mst_community::mst_community`] with [`mst_community::MstWeights::Similarity`].
+    MstCommunity,
+    /// [`flexible::flexible`] with β = −0.25 and
+    /// [`flexible::FlexibleWeighting::Weighted`] (α = (1 − β)/2, Lance &
+    /// Williams 1967; mdendro's default would be the unweighted form).
+    Flexible,
+}
+
+impl OtherTree {
+    pub const ALL: [OtherTree; 4] = [
+        OtherTree::Minimax,
+        OtherTree::Diana,
+        OtherTree::MstCommunity,
+        OtherTree::Flexible,
+    ];
+
+    /// Suggested `<tree>` part of `HRP_hcs_<tree>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OtherTree::Minimax => "minimax",
+            OtherTree::Diana => "diana",
+            OtherTree::MstCommunity => "MST_community",
+            OtherTree::Flexible => "flexible",
+        }
+    }
+
+    /// Build the tree of a square distance matrix.
+    pub fn build(self, d: ndarray::ArrayView2<'_, f64>) -> Tree {
+        match self {
+            OtherTree::Minimax => minimax::minimax(d).tree,
+            OtherTree::Diana => diana::diana(d).tree,
+            OtherTree::MstCommunity => {
+                mst_community::mst_community(d, mst_community::MstWeights::Similarity).tree
+            }
+            OtherTree::Flexible => flexible::flexible(
+                d,
+                flexible::ASRP_BETA,
+                flexible::FlexibleWeighting::Weighted,
+            ),
+        }
+    }
+}
