@@ -7,6 +7,7 @@
 //! ([`output`]). See README.md for the file layout and the CLI.
 
 pub mod alloc;
+pub mod asrp;
 pub mod cluster;
 pub mod corr;
 pub mod engine;
