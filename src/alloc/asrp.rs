@@ -189,6 +189,19 @@ impl Estimate {
         }))
     }
 
+    /// The leaf orders of the 20 candidates of [`CANDIDATES`] (built and cached
+    /// on first use), for inspection and tests.
+    pub fn asrp_candidate_orders(&self) -> Result<Vec<Vec<usize>>, MethodError> {
+        (0..CANDIDATES.len())
+            .map(|i| Ok(self.asrp_candidate(i)?.order.clone()))
+            .collect()
+    }
+
+    /// The tree and cophenetic matrix of candidate `i`.
+    pub fn asrp_candidate_tree(&self, i: usize) -> Result<(&Tree, &Array2<f64>), MethodError> {
+        Ok((self.asrp_tree(tree_index(i))?, self.asrp_cophenetic(i)?))
+    }
+
     /// Cophenetic matrix of candidate `i`'s tree.
     fn asrp_cophenetic(&self, i: usize) -> Result<&Array2<f64>, MethodError> {
         let t = tree_index(i);
@@ -223,7 +236,7 @@ impl Asrp {
 
     /// The order and the per-trial note (budgeted search: 1 exact / 0 not;
     /// adaptive: index of the chosen candidate).
-    fn order(&self, est: &Estimate, ctx: &Context) -> Result<(Vec<usize>, f64), MethodError> {
+    pub fn order(&self, est: &Estimate, ctx: &Context) -> Result<(Vec<usize>, f64), MethodError> {
         match &self.step {
             Step::Seriation(m) => {
                 let d = est.dist()?;
@@ -310,6 +323,15 @@ pub struct Variant {
     pub family: &'static str,
     pub description: String,
     pub step: Step,
+}
+
+/// The ASRP variant registered as `name`, built with `control`.
+pub fn variant(name: &str, control: Control) -> Result<Asrp, String> {
+    let v = variants()
+        .iter()
+        .find(|v| v.name == name)
+        .ok_or_else(|| format!("no ASRP variant '{name}'"))?;
+    Asrp::new(v.name, v.step.clone(), control)
 }
 
 /// The ASRP variants, in family order (built once per process: names are
