@@ -21,5 +21,6 @@ pub mod seriation;
 pub mod simulate;
 pub mod spec;
 pub mod summary;
+pub mod training;
 
 pub use error::{Error, MethodError, MethodErrorKind};

@@ -72,6 +72,28 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Write DHRP training data (HRP-ordered in-sample covariances, features, true and
+    /// out-of-sample covariances, train/validation/test split) for a spec; see models/dhrp/README.md.
+    ExportTraining {
+        /// Experiment spec whose source, seed and sample lengths are used.
+        spec: PathBuf,
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Number of trials (default: the spec's `trials`).
+        #[arg(long)]
+        trials: Option<u64>,
+        /// Fraction of trials (by index, after the training ones) for validation.
+        #[arg(long, default_value_t = 0.1)]
+        val_fraction: f64,
+        /// Fraction of trials (the last ones) held out for testing.
+        #[arg(long, default_value_t = 0.1)]
+        test_fraction: f64,
+        #[arg(long)]
+        overwrite: bool,
+        /// Worker threads (default: all cores). The file does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 fn main() {
@@ -151,6 +173,38 @@ fn dispatch(cli: Cli) -> Result<()> {
                     corrmc::summary::render(&s, &sort).map_err(anyhow::Error::msg)?
                 );
             }
+        }
+        Command::ExportTraining {
+            spec,
+            output,
+            trials,
+            val_fraction,
+            test_fraction,
+            overwrite,
+            threads,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let trials = trials.unwrap_or(spec.raw.trials);
+            let splits = corrmc::training::Splits {
+                val: val_fraction,
+                test: test_fraction,
+            };
+            let mut pool = rayon::ThreadPoolBuilder::new();
+            if let Some(t) = threads {
+                pool = pool.num_threads(t);
+            }
+            let pool = pool.build()?;
+            let r = pool
+                .install(|| corrmc::training::export(&spec, &output, trials, splits, overwrite))?;
+            eprintln!(
+                "corrmc: {} trials ({} train, {} validation, {} test) in {:.2} s -> {}",
+                r.trials,
+                r.train,
+                r.val,
+                r.test,
+                r.elapsed_s,
+                output.display()
+            );
         }
         Command::Seriate(args) => corrmc::seriation::cli::run_seriate(&args)?,
         Command::Criteria(args) => corrmc::seriation::cli::run_criteria(&args)?,

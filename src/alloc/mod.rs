@@ -7,6 +7,7 @@
 //! are registered by name in [`registry`]; specs select them by name or family.
 
 pub mod asrp;
+pub mod dhrp;
 pub mod hrp;
 pub mod minvar;
 pub mod naive;

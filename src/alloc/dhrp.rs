@@ -1,0 +1,177 @@
+//! DHRP: a trained differentiable hierarchical risk parity layer served from ONNX
+//! (after Amador, "Differentiable Hierarchical Risk Parity"; adapted to this study as
+//! described in `models/dhrp/README.md`).
+//!
+//! The model sees the in-sample covariance *in HRP's order* (single-linkage leaf
+//! order, [`Estimate::single_linkage`]) and a few global features ([`features`]); it
+//! returns weights in that order, which are un-permuted here. The same
+//! [`dhrp_inputs`] builds the training data (`corrmc export-training`), so training
+//! and serving cannot disagree on the inputs.
+//!
+//! The ONNX contract (checked on load, naming the file): inputs `cov` f64
+//! `[B, n, n]` and `features` f64 `[B, F]` with `F = FEATURE_NAMES.len()`, output
+//! `weights` f64 `[B, n]`.
+
+use super::{Allocator, Context, Estimate};
+use crate::Error;
+use crate::error::{MethodError, MethodErrorKind};
+use ndarray::{Array1, Array2};
+use std::path::{Path, PathBuf};
+
+/// Names of the global features (Eq. 3's input), in order. All are invariant to the
+/// asset order and to a common rescaling of the covariance, and need no expected
+/// returns.
+pub const FEATURE_NAMES: [&str; 6] = [
+    "mean_offdiag_corr",
+    "sd_offdiag_corr",
+    "top_eigenvalue_share",
+    "second_eigenvalue_share",
+    "effective_rank_share",
+    "sd_log_variance",
+];
+
+/// Global features of an estimate (see [`FEATURE_NAMES`]): mean and standard
+/// deviation of the off-diagonal correlations, the two largest eigenvalues of the
+/// correlation matrix over n, its effective rank `exp(entropy(λ/Σλ))` over n, and the
+/// standard deviation of the log variances.
+pub fn features(est: &Estimate) -> Result<Array1<f64>, MethodError> {
+    let c = est.corr()?;
+    let n = est.n();
+    let var = est.variances()?;
+    let mut off = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for i in 0..n {
+        for j in (i + 1)..n {
+            off.push(c[(i, j)]);
+        }
+    }
+    let (m_rho, sd_rho) = mean_sd(&off);
+    let lam = crate::linalg::eigvalsh(c.view()).ok_or_else(|| {
+        MethodError::new(
+            MethodErrorKind::NonFinite,
+            "eigenvalues of the correlation matrix did not converge",
+        )
+    })?;
+    let mut lam: Vec<f64> = lam.iter().map(|&l| l.max(0.0)).collect();
+    lam.sort_by(|a, b| b.total_cmp(a));
+    let total: f64 = lam.iter().sum();
+    let nf = n as f64;
+    let l1 = lam.first().copied().unwrap_or(0.0) / nf;
+    let l2 = lam.get(1).copied().unwrap_or(0.0) / nf;
+    let entropy: f64 = lam
+        .iter()
+        .filter(|&&l| l > 0.0)
+        .map(|&l| {
+            let p = l / total;
+            -p * p.ln()
+        })
+        .sum();
+    let logv: Vec<f64> = var.iter().map(|v| v.ln()).collect();
+    let (_, sd_logv) = mean_sd(&logv);
+    Ok(Array1::from(vec![
+        m_rho,
+        sd_rho,
+        l1,
+        l2,
+        entropy.exp() / nf,
+        sd_logv,
+    ]))
+}
+
+fn mean_sd(x: &[f64]) -> (f64, f64) {
+    if x.is_empty() {
+        return (0.0, 0.0);
+    }
+    let m = x.iter().sum::<f64>() / x.len() as f64;
+    let v = x.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / x.len() as f64;
+    (m, v.sqrt())
+}
+
+/// What the DHRP model sees for one estimate.
+#[derive(Clone, Debug)]
+pub struct DhrpInputs {
+    /// HRP's order: position `k` holds asset `order[k]`.
+    pub order: Vec<usize>,
+    /// The covariance permuted to that order.
+    pub cov: Array2<f64>,
+    /// [`features`].
+    pub features: Array1<f64>,
+}
+
+/// Permutes `m` to `order` (rows and columns).
+pub fn permute(m: &Array2<f64>, order: &[usize]) -> Array2<f64> {
+    let n = order.len();
+    Array2::from_shape_fn((n, n), |(i, j)| m[(order[i], order[j])])
+}
+
+/// HRP's order, the ordered covariance and the features.
+pub fn dhrp_inputs(est: &Estimate) -> Result<DhrpInputs, MethodError> {
+    let order = est.single_linkage()?.leaf_order();
+    let feats = features(est)?;
+    Ok(DhrpInputs {
+        cov: permute(est.cov(), &order),
+        order,
+        features: feats,
+    })
+}
+
+/// A loaded DHRP model: ordered covariance and features in, weights in that order out.
+pub trait DhrpModel: Send + Sync {
+    /// Number of assets the model was exported for.
+    fn n(&self) -> usize;
+    fn path(&self) -> &Path;
+    fn weights(&self, cov: &Array2<f64>, features: &Array1<f64>) -> Result<Array1<f64>, Error>;
+}
+
+/// The default model file, relative to the crate root.
+pub const DEFAULT_MODEL: &str = "models/dhrp/dhrp_50.onnx";
+
+/// Resolves a model path: absolute, relative to the working directory if it exists
+/// there, else relative to the crate root.
+pub fn resolve_model_path(p: &str) -> PathBuf {
+    let path = PathBuf::from(p);
+    if path.is_absolute() || path.exists() {
+        return path;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The DHRP allocator.
+pub struct Dhrp {
+    model: Box<dyn DhrpModel>,
+}
+
+impl Dhrp {
+    pub fn new(model: Box<dyn DhrpModel>) -> Self {
+        Dhrp { model }
+    }
+}
+
+impl Allocator for Dhrp {
+    fn name(&self) -> &str {
+        "DHRP"
+    }
+    fn allocate(&self, est: &Estimate, _: &Context) -> Result<Array1<f64>, MethodError> {
+        if est.n() != self.model.n() {
+            return Err(MethodError::new(
+                MethodErrorKind::Unsupported,
+                format!(
+                    "model {} is for n = {} assets, the estimate has {}",
+                    self.model.path().display(),
+                    self.model.n(),
+                    est.n()
+                ),
+            ));
+        }
+        est.variances()?;
+        let inp = dhrp_inputs(est)?;
+        let w_ord = self
+            .model
+            .weights(&inp.cov, &inp.features)
+            .map_err(|e| MethodError::new(MethodErrorKind::NonFinite, e.to_string()))?;
+        let mut w = Array1::zeros(est.n());
+        for (k, &i) in inp.order.iter().enumerate() {
+            w[i] = w_ord[k];
+        }
+        Ok(w)
+    }
+}
