@@ -240,7 +240,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             let est = Estimate::new(m);
             let mut out = Vec::new();
             for name in names {
-                let a = alloc::build(name).unwrap();
+                let a = alloc::build_with(name, &alloc::Control::default())
+                    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
                 let w = a
                     .allocate(
                         &est,

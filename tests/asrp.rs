@@ -57,7 +57,7 @@ fn registry_has_the_57_variants_by_family() {
         !all.contains(&"HRP_hcs_single"),
         "single is the registry's HRP"
     );
-    assert_eq!(alloc::registry().len(), 62);
+    assert_eq!(alloc::registry().len(), 63); // 62 + DHRP
 }
 
 fn matrix(v: &Value) -> Array2<f64> {

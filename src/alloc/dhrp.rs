@@ -175,3 +175,150 @@ impl Allocator for Dhrp {
         Ok(w)
     }
 }
+
+/// A DHRP model run by tract (pure Rust), planned for one estimate at a time.
+pub struct TractDhrp {
+    path: PathBuf,
+    n: usize,
+    plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
+}
+
+impl TractDhrp {
+    /// Loads `path`, checking the contract (inputs `cov` `[B, n, n]` and `features`
+    /// `[B, F]`, output `[B, n]`, all f64); `expected_n` (if given) must equal n.
+    pub fn load(path: &Path, expected_n: Option<usize>) -> Result<Self, Error> {
+        use tract_onnx::prelude::*;
+        use tract_onnx::tract_hir::infer::Factoid;
+        let err = |msg: String| Error::Model {
+            path: path.to_path_buf(),
+            message: msg,
+        };
+        if !path.is_file() {
+            return Err(err(format!(
+                "file not found (the trained model ships as {DEFAULT_MODEL}; retrain with models/dhrp/README.md)"
+            )));
+        }
+        let model = tract_onnx::onnx()
+            .model_for_path(path)
+            .map_err(|e| err(format!("cannot read as an ONNX model: {e}")))?;
+        let inputs = model.input_outlets().map_or(0, |o| o.len());
+        let outputs = model.output_outlets().map_or(0, |o| o.len());
+        let f = FEATURE_NAMES.len();
+        let contract = format!(
+            "a DHRP model needs inputs cov [B, n, n] and features [B, {f}] and output weights [B, n], all float64"
+        );
+        if inputs != 2 || outputs != 1 {
+            return Err(err(format!(
+                "{inputs} inputs and {outputs} outputs; {contract}"
+            )));
+        }
+        let dims = |i: usize| -> Result<Vec<Option<i64>>, Error> {
+            let fact = model
+                .input_fact(i)
+                .map_err(|e| err(format!("input {i}: {e}")))?;
+            if fact.datum_type.concretize() != Some(f64::datum_type()) {
+                return Err(err(format!(
+                    "input {i} has type {:?}; {contract}",
+                    fact.datum_type
+                )));
+            }
+            Ok(fact
+                .shape
+                .dims()
+                .map(|d| d.concretize().and_then(|t| t.as_i64()))
+                .collect())
+        };
+        let show = |s: &[Option<i64>]| {
+            let v: Vec<String> = s
+                .iter()
+                .map(|d| d.map_or("B".to_string(), |x| x.to_string()))
+                .collect();
+            format!("[{}]", v.join(", "))
+        };
+        let (d0, d1) = (dims(0)?, dims(1)?);
+        let n = match d0.as_slice() {
+            [_, Some(a), Some(b)] if a == b && *a > 0 => *a as usize,
+            _ => return Err(err(format!("input 0 has shape {}; {contract}", show(&d0)))),
+        };
+        if !matches!(d1.as_slice(), [_, Some(x)] if *x as usize == f) {
+            return Err(err(format!(
+                "input 1 has shape {}; {contract} (F = {f}: {})",
+                show(&d1),
+                FEATURE_NAMES.join(", ")
+            )));
+        }
+        if let Some(e) = expected_n.filter(|&e| e != n) {
+            return Err(err(format!(
+                "the model is for n = {n} assets but the study has n = {e}"
+            )));
+        }
+        let plan = model
+            .with_input_fact(0, f64::fact([1, n, n]).into())
+            .and_then(|m| m.with_input_fact(1, f64::fact([1, f]).into()))
+            .and_then(|m| m.into_optimized())
+            .map_err(|e| err(format!("cannot build an optimized plan: {e}")))?;
+        let out = plan
+            .output_fact(0)
+            .ok()
+            .and_then(|o| o.shape.as_concrete().map(|s| (o.datum_type, s.to_vec())));
+        match out {
+            Some((dt, s)) if dt == f64::datum_type() && s == [1, n] => {}
+            other => {
+                return Err(err(format!(
+                    "output is {other:?} for one estimate, expected F64 [1, {n}]; {contract}"
+                )));
+            }
+        }
+        let plan = plan
+            .into_runnable()
+            .map_err(|e| err(format!("cannot build a plan: {e}")))?;
+        Ok(TractDhrp {
+            path: path.to_path_buf(),
+            n,
+            plan,
+        })
+    }
+}
+
+impl DhrpModel for TractDhrp {
+    fn n(&self) -> usize {
+        self.n
+    }
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn weights(&self, cov: &Array2<f64>, features: &Array1<f64>) -> Result<Array1<f64>, Error> {
+        use tract_onnx::prelude::*;
+        let n = self.n;
+        let c = Tensor::from_shape(&[1, n, n], cov.as_standard_layout().as_slice().unwrap())
+            .map_err(|e| Error::Other(format!("DHRP input: {e}")))?;
+        let f = Tensor::from_shape(&[1, features.len()], features.to_vec().as_slice())
+            .map_err(|e| Error::Other(format!("DHRP input: {e}")))?;
+        let out = self
+            .plan
+            .run(tvec!(c.into(), f.into()))
+            .map_err(|e| Error::Other(format!("{}: {e}", self.path.display())))?;
+        let w = out[0]
+            .to_plain_array_view::<f64>()
+            .map_err(|e| Error::Other(format!("{}: {e}", self.path.display())))?;
+        Ok(Array1::from_iter(w.iter().copied()))
+    }
+}
+
+/// Builds the allocator: control `model` (path; default [`DEFAULT_MODEL`], relative
+/// paths resolved by [`resolve_model_path`]).
+pub fn build(control: &super::Control) -> Result<Box<dyn Allocator>, String> {
+    let mut model = DEFAULT_MODEL.to_string();
+    for (k, v) in &control.0 {
+        match k.as_str() {
+            "model" => model = v.clone(),
+            other => {
+                return Err(format!(
+                    "unknown DHRP control '{other}' (valid: model = \"path/to/dhrp_<n>.onnx\")"
+                ));
+            }
+        }
+    }
+    let m = TractDhrp::load(&resolve_model_path(&model), None).map_err(|e| e.to_string())?;
+    Ok(Box::new(Dhrp::new(Box::new(m))))
+}

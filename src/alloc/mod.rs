@@ -189,6 +189,8 @@ pub struct MethodInfo {
 enum Kind {
     Plain(fn() -> Box<dyn Allocator>),
     Asrp(asrp::Step),
+    /// Built from its control parameters (e.g. a model path).
+    Controlled(fn(&Control) -> Result<Box<dyn Allocator>, String>),
 }
 
 /// Control parameters of a method (`[control.<method>]` in a spec), as text.
@@ -248,6 +250,13 @@ pub fn registry() -> Vec<MethodInfo> {
             "López de Prado (2016), J. Portfolio Management 42(4)",
             || Box::new(hrp::Hrp),
         ),
+        MethodInfo {
+            name: "DHRP",
+            family: "learned",
+            description: "differentiable HRP: soft gates on HRP's bisection tree, trained on simulated trials, served from ONNX (control model = path, default models/dhrp/dhrp_50.onnx)".to_string(),
+            reference: "Amador, Differentiable Hierarchical Risk Parity; adapted, see models/dhrp/README.md",
+            kind: Kind::Controlled(dhrp::build),
+        },
     ];
     for a in asrp::variants() {
         v.push(MethodInfo {
@@ -321,6 +330,7 @@ pub fn build_with(name: &str, control: &Control) -> Result<Box<dyn Allocator>, S
             Ok(make())
         }
         Kind::Asrp(step) => Ok(Box::new(asrp::Asrp::new(info.name, step, control.clone())?)),
+        Kind::Controlled(make) => make(control),
     }
 }
 
