@@ -429,6 +429,10 @@ fn phase1(
     let n = d.n;
     let starts = c.usize("starts", 20)?;
     let seed = c.usize("olo_seed", 1)?;
+    let passes = match c.usize("max_passes", 0)? {
+        0 => usize::MAX,
+        k => k,
+    };
     if seed > 1 {
         return Err(SeriationError::InvalidControl(
             "olo_seed must be 0 or 1".into(),
@@ -446,9 +450,9 @@ fn phase1(
     };
     let improve = |q: &mut [usize]| {
         if weighted {
-            improve_weighted(&d.v, n, q);
+            improve_weighted(&d.v, n, q, passes);
         } else {
-            improve_unweighted(&dd8, n, q);
+            improve_unweighted(&dd8, n, q, passes);
         }
         triple_objective(dt, n, q)
     };
@@ -506,9 +510,9 @@ fn triple_objective(dt: &[f64], n: usize, q: &[usize]) -> f64 {
 /// the unweighted gradient, with R's delta formula except that the anchors left
 /// of `ii` are summed once per `ii` into `p[a][b] = sum_{i<ii} dd(q_i, a, b)`.
 /// `dd` is the triple table as integers (values in -2..=2).
-fn improve_unweighted(dd: &[i8], n: usize, q: &mut [usize]) {
+fn improve_unweighted(dd: &[i8], n: usize, q: &mut [usize], passes: usize) {
     let mut p = vec![0i32; n * n];
-    loop {
+    for _ in 0..passes {
         let mut itrig = false;
         p.fill(0);
         for ii in 0..n.saturating_sub(1) {
@@ -567,11 +571,11 @@ fn swap_delta_unweighted(dd: &[i8], p: &[i32], n: usize, q: &[usize], ii: usize,
 /// Pairwise interchange for the weighted gradient. Its objective is pairwise:
 /// sum over positions p < r of a(q_p, q_r) (3 (r - p) - n - 1), so a swap's change
 /// is O(n): sum over x of (a(v, q_x) - a(u, q_x)) 3 (|ii - x| - |jj - x|).
-fn improve_weighted(a: &[f64], n: usize, q: &mut [usize]) {
+fn improve_weighted(a: &[f64], n: usize, q: &mut [usize], passes: usize) {
     let amax = a.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
     // Ties (zero true change) must not swap back and forth on rounding noise.
     let tol = 1e-12 * amax * (n * n) as f64;
-    loop {
+    for _ in 0..passes {
         let mut itrig = false;
         for ii in 0..n.saturating_sub(1) {
             for jj in (ii + 1)..n {
@@ -601,4 +605,72 @@ fn swap_delta_weighted(a: &[f64], n: usize, q: &[usize], ii: usize, jj: usize) -
         sb += w * (rv[x] - ru[x]);
     }
     3.0 * ((jj - ii) as f64 * (sr - sl) + sb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Triple table and distances of a random symmetric 9 x 9 matrix.
+    fn setup(weighted: bool) -> (Vec<f64>, Vec<f64>, usize) {
+        let n = 9;
+        let mut rng = crate::rng::method_stream(4, "bb-delta", 0);
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let v = (unif(&mut rng) * 8.0).floor() / 8.0; // ties on purpose
+                a[i * n + j] = v;
+                a[j * n + i] = v;
+            }
+        }
+        let mut dt = vec![0.0; n * n * n];
+        let s = |x: f64, y: f64| (x > y + 1e-7) as i32 as f64 - (x < y - 1e-7) as i32 as f64;
+        for i in 0..n {
+            for j in 0..n {
+                for k in 0..n {
+                    if i != j && j != k && i != k {
+                        let (ik, ij, jk) = (a[i * n + k], a[i * n + j], a[j * n + k]);
+                        dt[(i * n + j) * n + k] = if weighted {
+                            2.0 * ik - ij - jk
+                        } else {
+                            s(ik, ij) + s(ik, jk)
+                        };
+                    }
+                }
+            }
+        }
+        (a, dt, n)
+    }
+
+    #[test]
+    fn swap_deltas_match_objective_differences() {
+        for weighted in [false, true] {
+            let (a, dt, n) = setup(weighted);
+            let dd8: Vec<i8> = dt.iter().map(|&v| v as i8).collect();
+            let mut rng = crate::rng::method_stream(5, "bb-delta", 0);
+            let q = crate::seriation::random_permutation(n, &mut rng);
+            for ii in 0..n {
+                let mut p = vec![0i32; n * n];
+                for &x in &q[..ii] {
+                    for ab in 0..n * n {
+                        p[ab] += dd8[x * n * n + ab] as i32;
+                    }
+                }
+                for jj in (ii + 1)..n {
+                    let mut r = q.clone();
+                    r.swap(ii, jj);
+                    let want = triple_objective(&dt, n, &r) - triple_objective(&dt, n, &q);
+                    let got = if weighted {
+                        swap_delta_weighted(&a, n, &q, ii, jj)
+                    } else {
+                        swap_delta_unweighted(&dd8, &p, n, &q, ii, jj) as f64
+                    };
+                    assert!(
+                        (got - want).abs() < 1e-9,
+                        "w={weighted} ({ii},{jj}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 }
