@@ -1,7 +1,8 @@
 //! The registry of the 36 seriation methods R's `seriation` 1.4.1 registers for
 //! `dist` objects (`list_seriation_methods("dist")`), under their R names, with R's
 //! descriptions and default control parameters. corrmc adds budget parameters
-//! (`max_nodes` for `BBURCG`/`BBWRCG`, `max_evals` for `SA`): counts, never wall
+//! (`max_nodes`, and phase-1 controls `starts`, `olo_seed`, `max_passes` for
+//! `BBURCG`/`BBWRCG`, see [`bb`]; `max_evals` for `SA`): counts, never wall
 //! time, so results stay reproducible.
 
 use super::{
