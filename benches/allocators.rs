@@ -77,8 +77,8 @@ fn trial(c: &mut Criterion) {
 
 /// Per-trial cost of each ASRP family at n = 50 and n = 100: every variant of the
 /// family on one shared estimate (the distance, candidate trees and cophenetic
-/// matrices are built once per estimate, as in a study). BB variants use the
-/// study budget of experiments/asrp-57*.toml.
+/// matrices are built once per estimate, as in a study). BB variants use their
+/// study defaults (`alloc::asrp::STUDY_BB_CONTROL`).
 fn asrp_families(c: &mut Criterion) {
     let mut g = c.benchmark_group("asrp_family_per_trial");
     g.sample_size(10);
@@ -96,17 +96,7 @@ fn asrp_families(c: &mut Criterion) {
             "asrp:adaptive-criterion",
         ] {
             let names = alloc::resolve(&[fam.to_string()]).unwrap();
-            let allocs: Vec<_> = names
-                .iter()
-                .map(|m| {
-                    let c = if m.starts_with("HRP_ser_BB") {
-                        alloc::Control::new().with("max_nodes", 1_000_000)
-                    } else {
-                        alloc::Control::default()
-                    };
-                    alloc::build_with(m, &c).unwrap()
-                })
-                .collect();
+            let allocs: Vec<_> = names.iter().map(|m| alloc::build(m).unwrap()).collect();
             g.bench_function(format!("{fam}/n{n}"), |b| {
                 b.iter(|| {
                     let est = Estimate::new(d.cov_is.clone());
