@@ -7,13 +7,17 @@
 //! ([`output`]). See README.md for the file layout and the CLI.
 
 pub mod alloc;
+pub mod cli_corrgan;
 pub mod cluster;
 pub mod corr;
 pub mod engine;
 pub mod error;
+pub mod inspect;
 pub mod linalg;
 pub mod metrics;
+pub mod nearest;
 pub mod npy;
+pub mod onnx;
 pub mod output;
 pub mod rng;
 pub mod simulate;
