@@ -26,13 +26,22 @@ pub enum Error {
 
 impl Error {
     pub fn spec(file: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Spec { file: file.into(), message: message.into() }
+        Error::Spec {
+            file: file.into(),
+            message: message.into(),
+        }
     }
     pub fn matrix(origin: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Matrix { origin: origin.into(), message: message.into() }
+        Error::Matrix {
+            origin: origin.into(),
+            message: message.into(),
+        }
     }
     pub fn io(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
-        Error::Io { path: path.into(), message: message.to_string() }
+        Error::Io {
+            path: path.into(),
+            message: message.to_string(),
+        }
     }
 }
 
@@ -86,6 +95,9 @@ pub struct MethodError {
 
 impl MethodError {
     pub fn new(kind: MethodErrorKind, message: impl Into<String>) -> Self {
-        MethodError { kind, message: message.into() }
+        MethodError {
+            kind,
+            message: message.into(),
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! ([`output`]). See README.md for the file layout and the CLI.
 
 pub mod alloc;
+pub mod asrp;
 pub mod cli_corrgan;
 pub mod cluster;
 pub mod corr;
@@ -20,6 +21,7 @@ pub mod npy;
 pub mod onnx;
 pub mod output;
 pub mod rng;
+pub mod seriation;
 pub mod simulate;
 pub mod spec;
 pub mod summary;

@@ -18,7 +18,11 @@ fn with_faer<R>(a: ArrayView2<'_, f64>, f: impl FnOnce(MatRef<'_, f64>) -> R) ->
         Some(s) => f(MatRef::from_row_major_slice(s, r, c)),
         None => {
             let owned = a.as_standard_layout().into_owned();
-            f(MatRef::from_row_major_slice(owned.as_slice().unwrap(), r, c))
+            f(MatRef::from_row_major_slice(
+                owned.as_slice().unwrap(),
+                r,
+                c,
+            ))
         }
     }
 }
@@ -30,7 +34,9 @@ fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
 /// Lower Cholesky factor `L` with `A = L Lᵀ`, or `None` if `A` is not (numerically)
 /// positive definite.
 pub fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
-    with_faer(a, |m| m.llt(Side::Lower).ok().map(|llt| to_ndarray(llt.L())))
+    with_faer(a, |m| {
+        m.llt(Side::Lower).ok().map(|llt| to_ndarray(llt.L()))
+    })
 }
 
 /// Solves `A x = b` for symmetric positive definite `A` (Cholesky), `None` if `A`
@@ -60,7 +66,9 @@ pub fn eigh(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {
 /// Eigenvalues of a symmetric matrix, ascending.
 pub fn eigvalsh(a: ArrayView2<'_, f64>) -> Option<Array1<f64>> {
     with_faer(a, |m| {
-        m.self_adjoint_eigenvalues(Side::Lower).ok().map(Array1::from)
+        m.self_adjoint_eigenvalues(Side::Lower)
+            .ok()
+            .map(Array1::from)
     })
 }
 
@@ -165,7 +173,10 @@ mod tests {
         let s = sample_cov(x.view());
         let m0 = x.column(0).mean().unwrap();
         let m1 = x.column(1).mean().unwrap();
-        let c01: f64 = (0..4).map(|t| (x[(t, 0)] - m0) * (x[(t, 1)] - m1)).sum::<f64>() / 3.0;
+        let c01: f64 = (0..4)
+            .map(|t| (x[(t, 0)] - m0) * (x[(t, 1)] - m1))
+            .sum::<f64>()
+            / 3.0;
         assert!((s[(0, 1)] - c01).abs() < 1e-14);
         assert_eq!(s[(0, 1)], s[(1, 0)]);
         let ab = a_b(x.t(), x.view());

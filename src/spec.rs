@@ -1,1 +1,426 @@
-//! (in progress)
+//! Experiment specs (TOML). Parsing rejects unknown keys and wrong types with the
+//! line and column; validation rejects impossible values naming the key and what
+//! is valid. See `experiments/*.toml` and README "Experiment specs".
+
+use crate::Error;
+use crate::corr::CorrSource;
+use crate::simulate::{SimParams, VolModel};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The default experiment, embedded in the binary (`corrmc run` with no spec).
+pub const QUICKSTART: &str = include_str!("../experiments/quickstart.toml");
+
+fn default_annualization() -> f64 {
+    252.0
+}
+fn default_eta() -> f64 {
+    1.0
+}
+
+/// The spec file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    pub trials: u64,
+    pub assets: usize,
+    pub in_sample_days: usize,
+    pub out_of_sample_days: usize,
+    #[serde(default = "default_annualization")]
+    pub annualization: f64,
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub store_weights: bool,
+    #[serde(default)]
+    pub chunk_trials: Option<usize>,
+    pub source: SourceSpec,
+    #[serde(default)]
+    pub volatility: VolSpec,
+    /// `[control.<method>]`: control parameters of a method (e.g. the node budget
+    /// of `HRP_ser_BBURCG`), by the method's own parameter names.
+    #[serde(default)]
+    pub control: std::collections::BTreeMap<String, toml::Table>,
+}
+
+/// `[source]`: where true correlation matrices come from.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceSpec {
+    /// LKJ(η) by the onion method (η = 1: uniform).
+    Uniform {
+        #[serde(default = "default_eta")]
+        eta: f64,
+    },
+    /// Market + sector + sub-sector factor model.
+    Block {
+        #[serde(default)]
+        sectors: Option<usize>,
+        #[serde(default)]
+        subsectors: Option<usize>,
+        #[serde(default)]
+        market: Option<[f64; 2]>,
+        #[serde(default)]
+        sector: Option<[f64; 2]>,
+        #[serde(default)]
+        subsector: Option<[f64; 2]>,
+    },
+    /// Matrices from a `.npy`/CSV file or an HDF5 dataset.
+    File {
+        path: String,
+        #[serde(default)]
+        dataset: Option<String>,
+        #[serde(default)]
+        cycle: bool,
+    },
+}
+
+/// `[volatility]`: per-asset daily volatilities.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(tag = "model", rename_all = "lowercase", deny_unknown_fields)]
+pub enum VolSpec {
+    #[default]
+    Unit,
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+}
+
+/// A validated spec.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub raw: RawSpec,
+    /// Where it came from (file path or `<embedded quickstart>`).
+    pub origin: String,
+    /// The exact text, stored in the output.
+    pub text: String,
+    pub methods: Vec<&'static str>,
+    pub sim: SimParams,
+    pub output: PathBuf,
+    pub chunk_trials: usize,
+    /// Control parameters per method (empty for defaults).
+    pub controls: std::collections::BTreeMap<String, crate::alloc::Control>,
+}
+
+impl Spec {
+    pub fn from_file(path: &Path) -> Result<Spec, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(path, format!("cannot read spec: {e}")))?;
+        Spec::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates spec text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Spec, Error> {
+        let raw: RawSpec =
+            toml::from_str(text).map_err(|e| Error::spec(origin, format!("invalid spec: {e}")))?;
+        let bad = |key: &str, msg: String| Error::spec(origin, format!("key `{key}`: {msg}"));
+        if raw.name.trim().is_empty() {
+            return Err(bad("name", "must not be empty".into()));
+        }
+        if raw.trials < 1 {
+            return Err(bad(
+                "trials",
+                format!("must be at least 1, got {}", raw.trials),
+            ));
+        }
+        if raw.assets < 2 {
+            return Err(bad(
+                "assets",
+                format!("must be at least 2, got {}", raw.assets),
+            ));
+        }
+        if raw.in_sample_days < 2 {
+            return Err(bad(
+                "in_sample_days",
+                format!(
+                    "must be at least 2 (a sample covariance needs 2 days), got {}",
+                    raw.in_sample_days
+                ),
+            ));
+        }
+        if raw.out_of_sample_days < 2 {
+            return Err(bad(
+                "out_of_sample_days",
+                format!("must be at least 2, got {}", raw.out_of_sample_days),
+            ));
+        }
+        if !(raw.annualization > 0.0 && raw.annualization.is_finite()) {
+            return Err(bad(
+                "annualization",
+                format!(
+                    "must be a positive number (252 for daily data), got {}",
+                    raw.annualization
+                ),
+            ));
+        }
+        if raw.methods.is_empty() {
+            return Err(bad(
+                "methods",
+                "must list at least one method (see `corrmc methods`)".into(),
+            ));
+        }
+        let methods = crate::alloc::resolve(&raw.methods).map_err(|m| bad("methods", m))?;
+        let mut controls = std::collections::BTreeMap::new();
+        for (method, table) in &raw.control {
+            let key = format!("control.{method}");
+            if !methods.contains(&method.as_str()) {
+                return Err(bad(
+                    &key,
+                    format!("'{method}' is not among the spec's methods"),
+                ));
+            }
+            let mut c = crate::alloc::Control::new();
+            for (k, v) in table {
+                let text = match v {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    other => {
+                        return Err(bad(
+                            &format!("{key}.{k}"),
+                            format!("must be a number, string or boolean, got {other}"),
+                        ));
+                    }
+                };
+                c = c.with(k, text);
+            }
+            crate::alloc::build_with(method, &c).map_err(|m| bad(&key, m))?;
+            controls.insert(method.clone(), c);
+        }
+        let chunk_trials = raw.chunk_trials.unwrap_or(256);
+        if chunk_trials < 1 {
+            return Err(bad("chunk_trials", "must be at least 1".into()));
+        }
+        let vol = match raw.volatility {
+            VolSpec::Unit => VolModel::Unit,
+            VolSpec::Uniform { low, high } => {
+                if !(low > 0.0 && low.is_finite() && high >= low && high.is_finite()) {
+                    return Err(bad(
+                        "volatility",
+                        format!("uniform needs 0 < low <= high, got low = {low}, high = {high}"),
+                    ));
+                }
+                VolModel::Uniform { low, high }
+            }
+        };
+        if let SourceSpec::Uniform { eta } = raw.source
+            && !(eta > 0.0 && eta.is_finite())
+        {
+            return Err(bad(
+                "source.eta",
+                format!("must be positive (1 = uniform over correlation matrices), got {eta}"),
+            ));
+        }
+        let output = PathBuf::from(
+            raw.output
+                .clone()
+                .unwrap_or_else(|| format!("results/{}.h5", raw.name)),
+        );
+        let sim = SimParams {
+            in_sample_days: raw.in_sample_days,
+            out_of_sample_days: raw.out_of_sample_days,
+            vol,
+        };
+        let spec = Spec {
+            origin: origin.to_string(),
+            text: text.to_string(),
+            methods,
+            sim,
+            output,
+            chunk_trials,
+            controls,
+            raw,
+        };
+        // Construct the source once so its parameters are checked now, not mid-run.
+        if !matches!(spec.raw.source, SourceSpec::File { .. }) {
+            spec.build_source()?;
+        }
+        Ok(spec)
+    }
+
+    /// The embedded quick-start spec.
+    pub fn quickstart() -> Spec {
+        Spec::parse(QUICKSTART, "<embedded experiments/quickstart.toml>")
+            .expect("embedded quickstart spec is valid")
+    }
+
+    /// Builds the correlation source, checking its dimension against `assets`.
+    pub fn build_source(&self) -> Result<Box<dyn CorrSource>, Error> {
+        let n = self.raw.assets;
+        let bad = |key: &str, msg: String| Error::spec(&self.origin, format!("key `{key}`: {msg}"));
+        let src: Box<dyn CorrSource> = match &self.raw.source {
+            SourceSpec::Uniform { eta } => {
+                Box::new(crate::corr::onion::Onion::new(n, *eta).map_err(|m| bad("source", m))?)
+            }
+            SourceSpec::Block {
+                sectors,
+                subsectors,
+                market,
+                sector,
+                subsector,
+            } => {
+                let d = crate::corr::block::BlockParams::default();
+                let p = crate::corr::block::BlockParams {
+                    n,
+                    sectors: sectors.unwrap_or(d.sectors),
+                    subsectors: subsectors.unwrap_or(d.subsectors),
+                    market: market.unwrap_or(d.market),
+                    sector: sector.unwrap_or(d.sector),
+                    subsector: subsector.unwrap_or(d.subsector),
+                };
+                Box::new(
+                    crate::corr::block::BlockModel::new(p)
+                        .map_err(|(k, m)| bad(&format!("source.{k}"), m))?,
+                )
+            }
+            SourceSpec::File {
+                path,
+                dataset,
+                cycle,
+            } => {
+                let f = crate::corr::file::FileSource::load(path, dataset.as_deref(), *cycle)?;
+                if !cycle && (f.len() as u64) < self.raw.trials {
+                    return Err(bad(
+                        "trials",
+                        format!(
+                            "{} trials but {path} holds {} matrices; lower trials or set source.cycle = true",
+                            self.raw.trials,
+                            f.len()
+                        ),
+                    ));
+                }
+                Box::new(f)
+            }
+        };
+        if src.dim() != n {
+            return Err(bad(
+                "assets",
+                format!(
+                    "is {n} but the source produces {}x{} matrices",
+                    src.dim(),
+                    src.dim()
+                ),
+            ));
+        }
+        Ok(src)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+seed = 1
+trials = 10
+assets = 5
+in_sample_days = 20
+out_of_sample_days = 20
+methods = ["EW", "HRP"]
+[source]
+kind = "uniform"
+"#;
+
+    #[test]
+    fn parses_good_spec() {
+        let s = Spec::parse(GOOD, "t.toml").unwrap();
+        assert_eq!(s.methods, vec!["EW", "HRP"]);
+        assert_eq!(s.raw.annualization, 252.0);
+        assert_eq!(s.output, PathBuf::from("results/t.h5"));
+        assert_eq!(s.sim.vol, VolModel::Unit);
+    }
+
+    fn err(text: &str) -> String {
+        Spec::parse(text, "x.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_wrong_types_and_impossible_values() {
+        let e = err(&GOOD.replace("seed = 1", "seed = 1\ntrails = 3"));
+        assert!(
+            e.contains("x.toml") && e.contains("unknown field `trails`") && e.contains("line"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("trials = 10", "trials = \"ten\""));
+        assert!(e.contains("trials") && e.contains("line 4"), "{e}");
+        let e = err(&GOOD.replace("trials = 10", "trials = 0"));
+        assert!(
+            e.contains("key `trials`") && e.contains("at least 1"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("kind = \"uniform\"", "kind = \"uniform\"\nsectors = 3"));
+        assert!(e.contains("unknown field `sectors`"), "{e}");
+        let e = err(&GOOD.replace("kind = \"uniform\"", "kind = \"gan\""));
+        assert!(
+            e.contains("unknown variant `gan`") && e.contains("uniform"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("\"HRP\"", "\"HPR\""));
+        assert!(
+            e.contains("key `methods`") && e.contains("did you mean 'HRP'"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{GOOD}\n[volatility]\nmodel = \"uniform\"\nlow = 2.0\nhigh = 1.0\n"
+        ));
+        assert!(e.contains("key `volatility`"), "{e}");
+        let e = err(&GOOD.replace(
+            "kind = \"uniform\"",
+            "kind = \"block\"\nsectors = 1\nsubsectors = 1\nmarket = [0.8, 0.9]",
+        ));
+        assert!(
+            e.contains("source.market/sector/subsector") && e.contains("communality"),
+            "{e}"
+        );
+        let e = err(&format!("{GOOD}\n[control.HRP]\nfoo = 1\n"));
+        assert!(
+            e.contains("key `control.HRP`") && e.contains("no control parameters"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{GOOD}\n[control.HRP_ser_BBURCG]\nmax_nodes = 10\n"
+        ));
+        assert!(
+            e.contains("key `control.HRP_ser_BBURCG`") && e.contains("not among"),
+            "{e}"
+        );
+        let spec = GOOD.replace("\"HRP\"]", "\"HRP_ser_BBURCG\"]");
+        let e = err(&format!(
+            "{spec}\n[control.HRP_ser_BBURCG]\nmax_node = 10\n"
+        ));
+        assert!(
+            e.contains("no control parameter 'max_node'") && e.contains("max_nodes"),
+            "{e}"
+        );
+        Spec::parse(
+            &format!("{spec}\n[control.HRP_ser_BBURCG]\nmax_nodes = 10\n"),
+            "x.toml",
+        )
+        .unwrap();
+        let e = err("name = \"t\"\nseed = [1");
+        assert!(e.contains("x.toml") && e.contains("invalid spec"), "{e}");
+    }
+
+    #[test]
+    fn shipped_experiments_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "toml") {
+                Spec::from_file(&p).unwrap_or_else(|e| panic!("{e}"));
+                count += 1;
+            }
+        }
+        assert!(count >= 2);
+        Spec::quickstart();
+    }
+}

@@ -1,1 +1,224 @@
-//! (in progress)
+//! `corrmc summary`: per-method distributions of a result file.
+
+use crate::Error;
+use crate::metrics::METRICS;
+use crate::output::h5err;
+use hdf5::types::VarLenUnicode;
+use ndarray::{Array2, Axis};
+use serde::Serialize;
+use std::path::Path;
+
+/// Mean, median and standard deviation (ddof = 1) over the trials where the
+/// method succeeded.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Stats {
+    pub mean: f64,
+    pub median: f64,
+    pub std: f64,
+}
+
+impl Stats {
+    pub fn of(values: &[f64]) -> Stats {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return Stats {
+                mean: f64::NAN,
+                median: f64::NAN,
+                std: f64::NAN,
+            };
+        }
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let n = v.len();
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            0.5 * (v[n / 2 - 1] + v[n / 2])
+        };
+        let std = if n > 1 {
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        Stats { mean, median, std }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MethodSummary {
+    pub method: String,
+    pub trials_ok: usize,
+    pub trials_failed: usize,
+    pub is_vol: Stats,
+    pub oos_vol: Stats,
+    pub true_vol: Stats,
+    /// Per-trial out-of-sample / in-sample volatility ratio.
+    pub oos_is_ratio: Stats,
+    pub turnover: Stats,
+    pub n_eff: Stats,
+    pub max_weight: Stats,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub file: String,
+    pub name: String,
+    pub trials: usize,
+    pub complete: bool,
+    pub methods: Vec<MethodSummary>,
+}
+
+/// Reads a result file's metrics: (method names, metric name → [trials × methods]).
+pub fn read_metrics(
+    path: &Path,
+) -> Result<(Vec<String>, Vec<(String, Array2<f64>)>, hdf5::File), Error> {
+    let e = h5err(path);
+    if !path.exists() {
+        return Err(Error::io(path, "file not found"));
+    }
+    let f = hdf5::File::open(path)
+        .map_err(|err| Error::io(path, format!("not an HDF5 file: {err}")))?;
+    let methods: Vec<String> = f
+        .dataset("methods")
+        .and_then(|d| d.read_1d::<VarLenUnicode>())
+        .map_err(|_| Error::io(path, "not a corrmc result file (no /methods dataset)"))?
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let mut metrics = Vec::new();
+    for (name, _) in METRICS {
+        let a = f
+            .dataset(&format!("metrics/{name}"))
+            .and_then(|d| d.read_2d::<f64>())
+            .map_err(&e)?;
+        metrics.push((name.to_string(), a));
+    }
+    Ok((methods, metrics, f))
+}
+
+pub fn summarize(path: &Path) -> Result<Summary, Error> {
+    let e = h5err(path);
+    let (methods, metrics, f) = read_metrics(path)?;
+    let status = f
+        .dataset("status")
+        .and_then(|d| d.read_2d::<u8>())
+        .map_err(&e)?;
+    let complete = f
+        .attr("complete")
+        .and_then(|a| a.read_scalar::<u8>())
+        .map(|v| v == 1)
+        .unwrap_or(false);
+    let name = f
+        .attr("name")
+        .and_then(|a| a.read_scalar::<VarLenUnicode>())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    let get = |metric: &str| &metrics.iter().find(|(n, _)| n == metric).unwrap().1;
+    let col = |metric: &str, j: usize| get(metric).index_axis(Axis(1), j).to_vec();
+    let mut out = Vec::new();
+    for (j, m) in methods.iter().enumerate() {
+        let ok = status.column(j).iter().filter(|&&s| s == 0).count();
+        let failed = status
+            .column(j)
+            .iter()
+            .filter(|&&s| s != 0 && s != 255)
+            .count();
+        let is = col("is_vol", j);
+        let oos = col("oos_vol", j);
+        let ratio: Vec<f64> = is.iter().zip(&oos).map(|(a, b)| b / a).collect();
+        out.push(MethodSummary {
+            method: m.clone(),
+            trials_ok: ok,
+            trials_failed: failed,
+            is_vol: Stats::of(&is),
+            oos_vol: Stats::of(&oos),
+            true_vol: Stats::of(&col("true_vol", j)),
+            oos_is_ratio: Stats::of(&ratio),
+            turnover: Stats::of(&col("turnover", j)),
+            n_eff: Stats::of(&col("n_eff", j)),
+            max_weight: Stats::of(&col("max_weight", j)),
+        });
+    }
+    Ok(Summary {
+        file: path.display().to_string(),
+        name,
+        trials: status.nrows(),
+        complete,
+        methods: out,
+    })
+}
+
+/// Sort keys accepted by `corrmc summary --sort`.
+pub const SORT_KEYS: [&str; 5] = ["spec", "oos_vol", "ratio", "turnover", "true_vol"];
+
+/// A fixed-width text table, optionally ranked.
+pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
+    let mut rows: Vec<&MethodSummary> = s.methods.iter().collect();
+    let key = |m: &MethodSummary| match sort {
+        "oos_vol" => m.oos_vol.mean,
+        "ratio" => m.oos_is_ratio.mean,
+        "turnover" => m.turnover.mean,
+        "true_vol" => m.true_vol.mean,
+        _ => 0.0,
+    };
+    if !SORT_KEYS.contains(&sort) {
+        return Err(format!(
+            "unknown sort key '{sort}'; valid: {}",
+            SORT_KEYS.join(", ")
+        ));
+    }
+    if sort != "spec" {
+        rows.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    }
+    let mut t = format!(
+        "{} ({}; {} trials{})\n",
+        s.name,
+        s.file,
+        s.trials,
+        if s.complete { "" } else { "; INCOMPLETE run" }
+    );
+    t += &format!(
+        "{:<34} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
+        "method",
+        "failed",
+        "is_vol",
+        "oos_vol",
+        "oos_sd",
+        "oos_med",
+        "true_vol",
+        "oos/is",
+        "turnover",
+        "n_eff",
+        "max_w"
+    );
+    for m in rows {
+        t += &format!(
+            "{:<34} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
+            m.method,
+            m.trials_failed,
+            m.is_vol.mean,
+            m.oos_vol.mean,
+            m.oos_vol.std,
+            m.oos_vol.median,
+            m.true_vol.mean,
+            m.oos_is_ratio.mean,
+            m.turnover.mean,
+            m.n_eff.mean,
+            m.max_weight.mean
+        );
+    }
+    t += "means over trials; oos_sd/oos_med: std and median of oos_vol; oos/is: mean of per-trial ratios; failed: trials without in-sample weights (see /errors)\n";
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn stats_skip_nan_and_use_ddof1() {
+        let s = Stats::of(&[1.0, f64::NAN, 3.0, 2.0]);
+        assert_eq!(s.mean, 2.0);
+        assert_eq!(s.median, 2.0);
+        assert_eq!(s.std, 1.0);
+    }
+}

@@ -1,1 +1,372 @@
-//! (in progress)
+//! Allocators: an in-sample covariance estimate in, portfolio weights out (or a
+//! [`MethodError`] for that trial).
+//!
+//! Composable in the skfolio sense: an [`Estimate`] lazily derives, once per trial
+//! and shared by all methods, the quantities several methods need (variances,
+//! correlation, the distance `sqrt((1 − ρ)/2)`, the single-linkage tree). Methods
+//! are registered by name in [`registry`]; specs select them by name or family.
+
+pub mod asrp;
+pub mod hrp;
+pub mod minvar;
+pub mod naive;
+
+use crate::cluster::{KodamaLinkage, Tree, corr_to_dist};
+use crate::error::{MethodError, MethodErrorKind};
+use ndarray::{Array1, Array2};
+use std::cell::OnceCell;
+
+/// A covariance estimate and what is derived from it, computed on first use.
+pub struct Estimate {
+    cov: Array2<f64>,
+    var: Array1<f64>,
+    /// First non-finite entry of `cov`, if any.
+    non_finite: Option<(usize, usize)>,
+    corr: OnceCell<Result<Array2<f64>, MethodError>>,
+    dist: OnceCell<Result<Array2<f64>, MethodError>>,
+    single: OnceCell<Result<Tree, MethodError>>,
+    /// Candidate trees of the ASRP variants, shared by all of them.
+    asrp: asrp::Cache,
+}
+
+impl Estimate {
+    pub fn new(cov: Array2<f64>) -> Self {
+        let var = cov.diag().to_owned();
+        let non_finite = cov
+            .indexed_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(ij, _)| ij);
+        Estimate {
+            cov,
+            var,
+            non_finite,
+            corr: OnceCell::new(),
+            dist: OnceCell::new(),
+            single: OnceCell::new(),
+            asrp: asrp::Cache::default(),
+        }
+    }
+    pub fn cov(&self) -> &Array2<f64> {
+        &self.cov
+    }
+    pub fn n(&self) -> usize {
+        self.cov.nrows()
+    }
+    /// Variances, checked positive, with the whole matrix checked finite.
+    pub fn variances(&self) -> Result<&Array1<f64>, MethodError> {
+        if let Some((i, j)) = self.non_finite {
+            return Err(MethodError::new(
+                MethodErrorKind::NonFinite,
+                format!("covariance entry ({i}, {j}) is {}", self.cov[(i, j)]),
+            ));
+        }
+        if let Some((i, v)) = self.var.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(MethodError::new(
+                MethodErrorKind::NonFinite,
+                format!("variance of asset {i} is {v}"),
+            ));
+        }
+        if let Some((i, v)) = self.var.iter().enumerate().find(|(_, v)| **v <= 0.0) {
+            return Err(MethodError::new(
+                MethodErrorKind::ZeroVariance,
+                format!("asset {i} has variance {v}"),
+            ));
+        }
+        Ok(&self.var)
+    }
+    /// Correlation `Σ_ij / sqrt(Σ_ii Σ_jj)` (needs positive variances).
+    pub fn corr(&self) -> Result<&Array2<f64>, MethodError> {
+        self.corr
+            .get_or_init(|| {
+                let v = self.variances()?;
+                let s = v.mapv(f64::sqrt);
+                let n = self.n();
+                Ok(Array2::from_shape_fn((n, n), |(i, j)| {
+                    if i == j {
+                        1.0
+                    } else {
+                        self.cov[(i, j)] / (s[i] * s[j])
+                    }
+                }))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+    /// Distance `sqrt((1 − ρ)/2)` (López de Prado 2016).
+    pub fn dist(&self) -> Result<&Array2<f64>, MethodError> {
+        self.dist
+            .get_or_init(|| Ok(corr_to_dist(self.corr()?.view())))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+    /// Single-linkage tree of [`Self::dist`] (HRP's tree).
+    pub fn single_linkage(&self) -> Result<&Tree, MethodError> {
+        self.single
+            .get_or_init(|| Ok(Tree::kodama(self.dist()?.view(), KodamaLinkage::Single)))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Per-call context: which trial and which side (in-sample or out-of-sample
+/// estimate) is being allocated, for methods that draw random numbers.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    pub seed: u64,
+    pub trial: u64,
+    pub out_of_sample: bool,
+}
+
+impl Context {
+    /// The method's own random stream for this trial and side.
+    pub fn rng(&self, method: &str) -> rand::rngs::ChaCha8Rng {
+        let tag = if self.out_of_sample {
+            format!("{method}/oos")
+        } else {
+            method.to_string()
+        };
+        crate::rng::method_stream(self.seed, &tag, self.trial)
+    }
+}
+
+/// A portfolio construction method.
+pub trait Allocator: Send + Sync {
+    /// Registry name (what specs use).
+    fn name(&self) -> &str;
+    /// Weights for the estimate, or why there are none.
+    fn allocate(&self, est: &Estimate, ctx: &Context) -> Result<Array1<f64>, MethodError>;
+    /// Weights plus a per-trial note stored in `/method_info` (e.g. which candidate
+    /// tree an adaptive method chose, or whether a budgeted search was exact).
+    /// Default: no note (NaN).
+    fn allocate_noted(
+        &self,
+        est: &Estimate,
+        ctx: &Context,
+    ) -> Result<(Array1<f64>, f64), MethodError> {
+        self.allocate(est, ctx).map(|w| (w, f64::NAN))
+    }
+    /// What the note of [`Self::allocate_noted`] means, if the method keeps one.
+    fn note_description(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Checks what every method must return: n finite weights summing to 1.
+pub fn check_weights(w: &Array1<f64>, n: usize) -> Result<(), MethodError> {
+    if w.len() != n {
+        return Err(MethodError::new(
+            MethodErrorKind::Unsupported,
+            format!("{} weights for {n} assets", w.len()),
+        ));
+    }
+    if let Some((i, v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(MethodError::new(
+            MethodErrorKind::NonFinite,
+            format!("weight {i} is {v}"),
+        ));
+    }
+    let s = w.sum();
+    if (s - 1.0).abs() > 1e-8 {
+        return Err(MethodError::new(
+            MethodErrorKind::NonFinite,
+            format!("weights sum to {s}, not 1"),
+        ));
+    }
+    Ok(())
+}
+
+/// A registered method: name, family, one-line description and the reference it
+/// implements.
+pub struct MethodInfo {
+    pub name: &'static str,
+    pub family: &'static str,
+    pub description: String,
+    pub reference: &'static str,
+    kind: Kind,
+}
+
+enum Kind {
+    Plain(fn() -> Box<dyn Allocator>),
+    Asrp(asrp::Step),
+}
+
+/// Control parameters of a method (`[control.<method>]` in a spec), as text.
+pub use crate::seriation::Control;
+
+fn plain(
+    name: &'static str,
+    family: &'static str,
+    description: &str,
+    reference: &'static str,
+    make: fn() -> Box<dyn Allocator>,
+) -> MethodInfo {
+    MethodInfo {
+        name,
+        family,
+        description: description.to_string(),
+        reference,
+        kind: Kind::Plain(make),
+    }
+}
+
+/// Every method the engine knows, in display order: baselines, HRP, the ASRP variants.
+pub fn registry() -> Vec<MethodInfo> {
+    let mut v = vec![
+        plain(
+            "EW",
+            "baseline",
+            "equal weight 1/n",
+            "DeMiguel, Garlappi & Uppal (2009)",
+            || Box::new(naive::EqualWeight),
+        ),
+        plain(
+            "RP",
+            "baseline",
+            "risk parity as inverse variance, w ∝ 1/σ²",
+            "López de Prado (2016), inverse-variance portfolio",
+            || Box::new(naive::InverseVariance),
+        ),
+        plain(
+            "MinVar",
+            "minimum-variance",
+            "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed)",
+            "Markowitz (1952); the blog's closed form",
+            || Box::new(minvar::MinVar),
+        ),
+        plain(
+            "MinVar_long",
+            "minimum-variance",
+            "long-only minimum variance, exact active-set QP (KKT residual < 1e-10)",
+            "Lawson & Hanson (1974) active set on min ½vᵀΣv − 1ᵀv, v ≥ 0",
+            || Box::new(minvar::MinVarLong::default()),
+        ),
+        plain(
+            "HRP",
+            "hierarchical",
+            "hierarchical risk parity: single linkage on sqrt((1−ρ)/2), leaf order, recursive bisection",
+            "López de Prado (2016), J. Portfolio Management 42(4)",
+            || Box::new(hrp::Hrp),
+        ),
+    ];
+    for a in asrp::variants() {
+        v.push(MethodInfo {
+            name: a.name,
+            family: a.family,
+            description: a.description.clone(),
+            reference: "Schwendner, Papenbrock, Jaeger & Krügel (2021), JFDS 3(4)",
+            kind: Kind::Asrp(a.step.clone()),
+        });
+    }
+    v
+}
+
+/// Resolves spec method selectors to registered names: an exact name, a family
+/// (`asrp:seriation`), `<prefix>:all` (`asrp:all`, `baseline:all`) or `all`.
+/// Unknown names give an error listing what is valid.
+pub fn resolve(selectors: &[String]) -> Result<Vec<&'static str>, String> {
+    let reg = registry();
+    let mut out: Vec<&'static str> = Vec::new();
+    for sel in selectors {
+        let matched: Vec<&'static str> = if sel == "all" {
+            reg.iter().map(|m| m.name).collect()
+        } else if let Some(pre) = sel.strip_suffix(":all") {
+            reg.iter()
+                .filter(|m| {
+                    m.family == pre
+                        || m.family
+                            .strip_prefix(pre)
+                            .is_some_and(|r| r.starts_with(':'))
+                })
+                .map(|m| m.name)
+                .collect()
+        } else {
+            reg.iter()
+                .filter(|m| m.name == sel || m.family == sel)
+                .map(|m| m.name)
+                .collect()
+        };
+        if matched.is_empty() {
+            let names: Vec<&str> = reg.iter().map(|m| m.name).collect();
+            let mut fams: Vec<&str> = reg.iter().map(|m| m.family).collect();
+            fams.dedup();
+            let hint = closest(sel, &names)
+                .map(|c| format!(" (did you mean '{c}'?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "unknown method '{sel}'{hint}; valid: a name from `corrmc methods`, 'all', a family ({}), or 'asrp:all'",
+                fams.join(", ")
+            ));
+        }
+        for m in matched {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the allocator registered as `name` with control parameters.
+pub fn build_with(name: &str, control: &Control) -> Result<Box<dyn Allocator>, String> {
+    let info = registry()
+        .into_iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| format!("unknown method '{name}'"))?;
+    match info.kind {
+        Kind::Plain(make) => {
+            if !control.0.is_empty() {
+                return Err(format!("{name} takes no control parameters"));
+            }
+            Ok(make())
+        }
+        Kind::Asrp(step) => Ok(Box::new(asrp::Asrp::new(info.name, step, control.clone())?)),
+    }
+}
+
+/// Builds the allocator registered as `name` with default controls.
+pub fn build(name: &str) -> Option<Box<dyn Allocator>> {
+    build_with(name, &Control::default()).ok()
+}
+
+/// The closest name by edit distance, if reasonably close.
+pub fn closest<'a>(s: &str, names: &[&'a str]) -> Option<&'a str> {
+    fn lev(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.to_lowercase().chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.to_lowercase().chars().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for j in 0..b.len() {
+                cur[j + 1] = (prev[j] + (ca != b[j]) as usize)
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    names
+        .iter()
+        .map(|n| (lev(s, n), *n))
+        .min()
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+        .map(|(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_names_and_families() {
+        assert_eq!(
+            resolve(&["HRP".into(), "EW".into(), "HRP".into()]).unwrap(),
+            vec!["HRP", "EW"]
+        );
+        assert_eq!(
+            resolve(&["minimum-variance:all".into()]).unwrap(),
+            vec!["MinVar", "MinVar_long"]
+        );
+        let e = resolve(&["HPR".into()]).unwrap_err();
+        assert!(e.contains("did you mean 'HRP'"), "{e}");
+    }
+}

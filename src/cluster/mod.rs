@@ -6,6 +6,10 @@
 //! smaller label first, which makes the leaf order (pre-order, left first) equal
 //! to `scipy.cluster.hierarchy.leaves_list` / `to_tree(...).pre_order()`.
 
+mod hclust;
+
+pub use hclust::{Linkage, cophenetic, gruvaeus_wainer, hclust, olo};
+
 use ndarray::{Array2, ArrayView2};
 
 /// `d_ij = sqrt(clip((1 − ρ_ij)/2, 0, 1))` (López de Prado 2016). Clipping only
@@ -64,7 +68,10 @@ impl Tree {
     pub fn kodama(d: ArrayView2<'_, f64>, method: KodamaLinkage) -> Tree {
         let n = d.nrows();
         if n == 1 {
-            return Tree { n, merges: Vec::new() };
+            return Tree {
+                n,
+                merges: Vec::new(),
+            };
         }
         let mut cond = condensed(d);
         let m = match method {
@@ -129,8 +136,24 @@ mod tests {
             [0.8, 0.2, 0.7, 0.0]
         ];
         let t = Tree::kodama(d.view(), KodamaLinkage::Single);
-        assert_eq!(t.merges[0], Merge { a: 0, b: 2, height: 0.1, size: 2 });
-        assert_eq!(t.merges[1], Merge { a: 1, b: 3, height: 0.2, size: 2 });
+        assert_eq!(
+            t.merges[0],
+            Merge {
+                a: 0,
+                b: 2,
+                height: 0.1,
+                size: 2
+            }
+        );
+        assert_eq!(
+            t.merges[1],
+            Merge {
+                a: 1,
+                b: 3,
+                height: 0.2,
+                size: 2
+            }
+        );
         assert_eq!(t.merges[2].height, 0.7);
         assert_eq!(t.leaf_order(), vec![0, 2, 1, 3]);
     }

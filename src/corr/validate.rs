@@ -14,26 +14,40 @@ pub struct ValidationTolerance {
 
 impl Default for ValidationTolerance {
     fn default() -> Self {
-        ValidationTolerance { symmetry: 1e-12, diagonal: 1e-12, psd: 1e-10 }
+        ValidationTolerance {
+            symmetry: 1e-12,
+            diagonal: 1e-12,
+            psd: 1e-10,
+        }
     }
 }
 
 /// Err(message) unless `a` is square, finite, symmetric, has unit diagonal, entries
 /// in [−1, 1] and is positive semidefinite (within `tol`).
-pub fn validate_correlation(a: ArrayView2<'_, f64>, tol: ValidationTolerance) -> Result<(), String> {
+pub fn validate_correlation(
+    a: ArrayView2<'_, f64>,
+    tol: ValidationTolerance,
+) -> Result<(), String> {
     let (r, c) = a.dim();
     if r != c {
-        return Err(format!("matrix is {r}x{c}, a correlation matrix must be square"));
+        return Err(format!(
+            "matrix is {r}x{c}, a correlation matrix must be square"
+        ));
     }
     if r == 0 {
         return Err("matrix is empty".into());
     }
     if let Some(((i, j), v)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(format!("entry ({i}, {j}) is {v}; all entries must be finite"));
+        return Err(format!(
+            "entry ({i}, {j}) is {v}; all entries must be finite"
+        ));
     }
     for i in 0..r {
         if (a[(i, i)] - 1.0).abs() > tol.diagonal {
-            return Err(format!("diagonal entry ({i}, {i}) is {}, must be 1", a[(i, i)]));
+            return Err(format!(
+                "diagonal entry ({i}, {i}) is {}, must be 1",
+                a[(i, i)]
+            ));
         }
         for j in 0..i {
             if (a[(i, j)] - a[(j, i)]).abs() > tol.symmetry {
@@ -44,7 +58,10 @@ pub fn validate_correlation(a: ArrayView2<'_, f64>, tol: ValidationTolerance) ->
                 ));
             }
             if a[(i, j)].abs() > 1.0 + tol.diagonal {
-                return Err(format!("entry ({i}, {j}) = {} lies outside [-1, 1]", a[(i, j)]));
+                return Err(format!(
+                    "entry ({i}, {j}) = {} lies outside [-1, 1]",
+                    a[(i, j)]
+                ));
             }
         }
     }

@@ -1,0 +1,350 @@
+//! Adaptive Seriational Risk Parity (Schwendner, Papenbrock, Jaeger & Krügel,
+//! "Adaptive Seriational Risk Parity and Other Extensions for Heuristic
+//! Portfolio Construction Using Machine Learning and Graph Theory", J. Financial
+//! Data Science 3(4), 2021).
+//!
+//! Every variant is HRP with another quasi-diagonalization: an ordering step
+//! ([`Step`]) followed by HRP's unchanged recursive bisection
+//! ([`super::hrp::recursive_bisection`]). Four families (names as in
+//! `shared/ASRP.md`; distance everywhere `d = sqrt((1 − ρ)/2)`):
+//!
+//! 1. `HRP_ser_<method>`: an R `seriation` method on `d` (21 non-tree methods);
+//! 2. `HRP_hcs_<tree>`: the leaf order of one fixed tree builder (19);
+//! 3. `HRP_hcs-adaptive_<clue|mdendro>_<measure>`: per trial, the candidate tree
+//!    whose ultrametric best fits `d` (9);
+//! 4. `HRP_hcs-adaptive_criterions_<criterion>_<min|max>`: per trial, the candidate
+//!    order that optimizes a seriation criterion on `d` (8).
+//!
+//! The 20 candidates of the adaptive families are `single` followed by the 19 trees
+//! of family 2, in [`CANDIDATES`] order; ties go to the earlier candidate. Each
+//! candidate is built at most once per estimate and shared by all variants
+//! ([`Cache`]). Linkage trees use R `hclust` (merge order and leaf order as R),
+//! including `single` (R's order, which may differ from classical `HRP`'s scipy
+//! order for the same tree).
+
+use super::hrp::recursive_bisection;
+use super::{Allocator, Context, Estimate};
+use crate::cluster::{Linkage, Tree, cophenetic, gruvaeus_wainer, hclust, olo};
+use crate::error::{MethodError, MethodErrorKind};
+use crate::seriation::{self, Control};
+use ndarray::{Array1, Array2, ArrayView2};
+use std::cell::OnceCell;
+
+/// Family 1: the 21 non-tree seriation methods of R `seriation` for `dist`.
+pub const SERIATION_METHODS: [&str; 21] = [
+    "ARSA",
+    "BBURCG",
+    "BBWRCG",
+    "Identity",
+    "MDS",
+    "MDS_angle",
+    "MDS_metric",
+    "MDS_nonmetric",
+    "QAP_2SUM",
+    "QAP_BAR",
+    "QAP_Inertia",
+    "QAP_LS",
+    "R2E",
+    "Random",
+    "SA",
+    "Spectral",
+    "Spectral_norm",
+    "SPIN_NH",
+    "SPIN_STS",
+    "TSP",
+    "VAT",
+];
+
+/// The 20 candidate trees of the adaptive families, in tie-breaking order:
+/// `single`, then family 2.
+pub const CANDIDATES: [&str; 20] = [
+    "single",
+    "complete",
+    "average",
+    "mcquitty",
+    "ward.D",
+    "ward.D2",
+    "centroid",
+    "median",
+    "GW_single",
+    "GW_complete",
+    "GW_average",
+    "GW_ward",
+    "OLO_single",
+    "OLO_complete",
+    "OLO_average",
+    "OLO_ward",
+    "minimax",
+    "DIANA",
+    "MST_community",
+    "flexible",
+];
+
+/// Family 4: seriation criteria and their direction.
+pub const CRITERIA: [(&str, bool); 8] = [
+    ("AR_events", false),
+    ("AR_deviations", false),
+    ("Gradient_raw", true),
+    ("Gradient_weighted", true),
+    ("Inertia", true),
+    ("Least_squares", false),
+    ("Path_length", false),
+    ("BAR", false),
+];
+
+/// How a variant orders the assets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// An R seriation method by name (family 1).
+    Seriation(&'static str),
+    /// Candidate `i` of [`CANDIDATES`] (family 2; `single` only inside adaptive sets).
+    Candidate(usize),
+    /// The candidate whose order optimizes a seriation criterion (family 4).
+    Criterion { name: &'static str, maximize: bool },
+}
+
+/// A candidate's leaf order and the tree whose cophenetic matrix it carries
+/// (GW_* and OLO_* reorder the leaves of their linkage's tree).
+struct Candidate {
+    order: Vec<usize>,
+}
+
+/// Per-estimate lazy cache of the candidates.
+pub struct Cache {
+    trees: [OnceCell<Result<Tree, MethodError>>; 8],
+    candidates: [OnceCell<Result<Candidate, MethodError>>; 20],
+    coph: [OnceCell<Array2<f64>>; 8],
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            trees: Default::default(),
+            candidates: std::array::from_fn(|_| OnceCell::new()),
+            coph: Default::default(),
+        }
+    }
+}
+
+fn linkage_of(name: &str) -> Option<Linkage> {
+    let base = name
+        .strip_prefix("GW_")
+        .or_else(|| name.strip_prefix("OLO_"))
+        .unwrap_or(name);
+    let base = if base == "ward" { "ward.D2" } else { base };
+    Linkage::ALL.iter().copied().find(|l| l.r_name() == base)
+}
+
+fn linkage_index(l: Linkage) -> usize {
+    Linkage::ALL.iter().position(|&x| x == l).unwrap()
+}
+
+fn failed(e: impl std::fmt::Display) -> MethodError {
+    MethodError::new(MethodErrorKind::Unsupported, e.to_string())
+}
+
+impl Estimate {
+    fn asrp_tree(&self, l: Linkage) -> Result<&Tree, MethodError> {
+        let d = self.dist()?;
+        self.asrp.trees[linkage_index(l)]
+            .get_or_init(|| Ok(hclust(d.view(), l)))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn asrp_candidate(&self, i: usize) -> Result<&Candidate, MethodError> {
+        self.asrp.candidates[i]
+            .get_or_init(|| {
+                let d = self.dist()?;
+                let name = CANDIDATES[i];
+                let order = match linkage_of(name) {
+                    Some(l) => {
+                        let tree = self.asrp_tree(l)?;
+                        if name.starts_with("GW_") {
+                            gruvaeus_wainer(tree, d.view())
+                        } else if name.starts_with("OLO_") {
+                            olo(tree, d.view())
+                        } else {
+                            tree.leaf_order()
+                        }
+                    }
+                    None => other_tree(name, d.view())?.leaf_order(),
+                };
+                Ok(Candidate { order })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Cophenetic matrix of candidate `i`'s tree (shared by a linkage and its
+    /// GW/OLO reorderings).
+    pub fn asrp_cophenetic(&self, i: usize) -> Result<&Array2<f64>, MethodError> {
+        let l = linkage_of(CANDIDATES[i])
+            .ok_or_else(|| failed("cophenetic of non-linkage trees is not cached"))?;
+        let tree = self.asrp_tree(l)?;
+        Ok(self.asrp.coph[linkage_index(l)].get_or_init(|| cophenetic(tree)))
+    }
+}
+
+/// Tree builders beyond R `hclust` (minimax, DIANA, MST_community, flexible).
+fn other_tree(name: &str, _d: ArrayView2<'_, f64>) -> Result<Tree, MethodError> {
+    Err(failed(format!("tree builder '{name}' is not available")))
+}
+
+/// One ASRP variant.
+pub struct Asrp {
+    name: &'static str,
+    step: Step,
+    control: Control,
+}
+
+impl Asrp {
+    pub fn new(name: &'static str, step: Step, control: Control) -> Result<Self, String> {
+        if let Step::Seriation(m) = &step {
+            // Validate controls once, on a 3×3 matrix, so a bad key fails at spec load.
+            let d = ndarray::array![[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]];
+            let mut rng = crate::rng::method_stream(0, name, 0);
+            seriation::seriate_with(m, d.view(), &mut rng, &control).map_err(|e| e.to_string())?;
+        } else if !control.0.is_empty() {
+            return Err(format!("{name} takes no control parameters"));
+        }
+        Ok(Asrp {
+            name,
+            step,
+            control,
+        })
+    }
+
+    /// The order and the per-trial note (budgeted search: 1 exact / 0 not;
+    /// adaptive: index of the chosen candidate).
+    fn order(&self, est: &Estimate, ctx: &Context) -> Result<(Vec<usize>, f64), MethodError> {
+        match &self.step {
+            Step::Seriation(m) => {
+                let d = est.dist()?;
+                let mut rng = ctx.rng(self.name);
+                let s = seriation::seriate_with(m, d.view(), &mut rng, &self.control)
+                    .map_err(failed)?;
+                let note = s.exact.map_or(f64::NAN, |e| e as u8 as f64);
+                Ok((s.order, note))
+            }
+            Step::Candidate(i) => Ok((est.asrp_candidate(*i)?.order.clone(), f64::NAN)),
+            Step::Criterion { name, maximize } => {
+                let d = est.dist()?;
+                let mut best: Option<(usize, f64)> = None;
+                for i in 0..CANDIDATES.len() {
+                    let order = &est.asrp_candidate(i)?.order;
+                    let v = seriation::criterion(name, d.view(), order).map_err(failed)?;
+                    let better = match best {
+                        None => true,
+                        Some((_, b)) => {
+                            if *maximize {
+                                v > b
+                            } else {
+                                v < b
+                            }
+                        }
+                    };
+                    if better {
+                        best = Some((i, v));
+                    }
+                }
+                let (i, _) = best.unwrap();
+                Ok((est.asrp_candidate(i)?.order.clone(), i as f64))
+            }
+        }
+    }
+}
+
+impl Allocator for Asrp {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn allocate(&self, est: &Estimate, ctx: &Context) -> Result<Array1<f64>, MethodError> {
+        self.allocate_noted(est, ctx).map(|x| x.0)
+    }
+    fn allocate_noted(
+        &self,
+        est: &Estimate,
+        ctx: &Context,
+    ) -> Result<(Array1<f64>, f64), MethodError> {
+        est.variances()?;
+        let (order, note) = self.order(est, ctx)?;
+        Ok((recursive_bisection(est.cov(), &order)?, note))
+    }
+    fn note_description(&self) -> Option<String> {
+        match &self.step {
+            Step::Seriation("BBURCG" | "BBWRCG") => Some(
+                "1 = branch and bound proved the order optimal, 0 = stopped at its node budget"
+                    .into(),
+            ),
+            Step::Criterion { .. } => Some(format!(
+                "index of the chosen candidate in [{}]",
+                CANDIDATES.join(", ")
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A registered ASRP variant.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub name: &'static str,
+    pub family: &'static str,
+    pub description: String,
+    pub step: Step,
+}
+
+/// Whether candidate `i` can be built in this version.
+fn candidate_available(i: usize) -> bool {
+    linkage_of(CANDIDATES[i]).is_some()
+}
+
+/// The ASRP variants, in family order (built once per process: names are
+/// `&'static str` registry keys).
+pub fn variants() -> &'static [Variant] {
+    static VARIANTS: std::sync::OnceLock<Vec<Variant>> = std::sync::OnceLock::new();
+    VARIANTS.get_or_init(build_variants)
+}
+
+fn build_variants() -> Vec<Variant> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut v = Vec::new();
+    for m in SERIATION_METHODS {
+        v.push(Variant {
+            name: leak(format!("HRP_ser_{m}")),
+            family: "asrp:seriation",
+            description: format!(
+                "HRP bisection on the order of R seriation method {m} on sqrt((1-rho)/2)"
+            ),
+            step: Step::Seriation(m),
+        });
+    }
+    for (i, c) in CANDIDATES.iter().enumerate().skip(1) {
+        if candidate_available(i) {
+            v.push(Variant {
+                name: leak(format!("HRP_hcs_{c}")),
+                family: "asrp:tree",
+                description: format!("HRP bisection on the leaf order of the {c} tree"),
+                step: Step::Candidate(i),
+            });
+        }
+    }
+    if (0..CANDIDATES.len()).all(candidate_available) {
+        for (c, max) in CRITERIA {
+            let dir = if max { "max" } else { "min" };
+            v.push(Variant {
+                name: leak(format!("HRP_hcs-adaptive_criterions_{c}_{dir}")),
+                family: "asrp:adaptive-criterion",
+                description: format!(
+                    "per trial, the candidate tree order with the {dir}imal {c} criterion"
+                ),
+                step: Step::Criterion {
+                    name: c,
+                    maximize: max,
+                },
+            });
+        }
+    }
+    v
+}
