@@ -56,38 +56,52 @@ impl TractGenerator {
             .node(model.input_outlets().unwrap()[0].node)
             .name
             .clone();
+        let out_outlet = model.output_outlets().unwrap()[0];
         let out_name = model
-            .node(model.output_outlets().unwrap()[0].node)
-            .name
-            .clone();
+            .outlet_label(out_outlet)
+            .map(str::to_string)
+            .unwrap_or_else(|| model.node(out_outlet.node).name.clone());
         let ifact = model
             .input_fact(0)
             .map_err(|e| model_err(path, "input", e))?;
-        let ofact = model
-            .output_fact(0)
-            .map_err(|e| model_err(path, "output", e))?;
-        let contract = check_contract(
-            path,
-            (&in_name, &dims(&ifact.shape)),
-            (&out_name, &dims(&ofact.shape)),
-        )?;
-        let fact = f32::fact([batch, contract.latent_dim]);
+        let in_dims = dims(&ifact.shape);
+        // The output shape is known only after type inference: fix the batch, infer, optimize.
+        let latent = match in_dims.as_slice() {
+            [_, Some(l)] if *l > 0 => *l as usize,
+            _ => {
+                return Err(
+                    check_contract(path, (&in_name, &in_dims), (&out_name, &[])).unwrap_err()
+                );
+            }
+        };
         let plan = model
-            .with_input_fact(0, fact.into())
+            .with_input_fact(0, f32::fact([batch, latent]).into())
             .and_then(|m| m.into_optimized())
             .map_err(|e| model_err(path, "cannot build an optimized plan", e))?;
         let out_shape = plan
             .output_fact(0)
             .ok()
             .and_then(|f| f.shape.as_concrete().map(|s| s.to_vec()));
-        let want = vec![batch, contract.dim, contract.dim];
-        if out_shape.as_ref() != Some(&want) {
+        let Some(out_shape) = out_shape else {
             return Err(model_err(
                 path,
-                "output shape after type inference",
-                format!("{out_shape:?}, expected {want:?}"),
+                "output",
+                "shape not determined by type inference",
             ));
-        }
+        };
+        // Show the batch dimension as N, as the model declares it.
+        let out_dims: Vec<Option<i64>> = out_shape
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| {
+                if k == 0 && d == batch {
+                    None
+                } else {
+                    Some(d as i64)
+                }
+            })
+            .collect();
+        let contract = check_contract(path, (&in_name, &in_dims), (&out_name, &out_dims))?;
         let plan = plan
             .into_runnable()
             .map_err(|e| model_err(path, "cannot build a plan", e))?;
