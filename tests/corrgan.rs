@@ -262,3 +262,146 @@ fn tract_and_onnx_runtime_agree() {
     let one = ort.sample(21, 5).unwrap();
     assert_eq!(one.corr, sb[5].corr);
 }
+
+fn study_spec(batch: usize, model: &Path) -> corrmc::spec::Spec {
+    let text = std::fs::read_to_string(root().join("experiments/corrgan-50.toml"))
+        .unwrap()
+        .replace("trials = 2000", "trials = 40")
+        .replace("batch = 64", &format!("batch = {batch}"))
+        .replace(
+            "models/corrgan/generator_50d.onnx",
+            &model.display().to_string(),
+        );
+    corrmc::spec::Spec::parse(&text, "corrgan-50 (test)").unwrap()
+}
+
+fn all_datasets(path: &Path) -> Vec<(String, Vec<f64>)> {
+    let f = hdf5::File::open(path).unwrap();
+    let mut out = Vec::new();
+    for g in ["metrics", "source"] {
+        for name in f.group(g).unwrap().member_names().unwrap() {
+            let d = f.dataset(&format!("{g}/{name}")).unwrap();
+            out.push((format!("{g}/{name}"), d.read_raw::<f64>().unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn study_is_identical_across_threads_and_batch_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = Vec::new();
+    for (threads, batch) in [(1usize, 7usize), (2, 64)] {
+        let out = dir.path().join(format!("t{threads}_b{batch}.h5"));
+        let opts = corrmc::engine::RunOptions {
+            threads: Some(threads),
+            output: Some(out.clone()),
+            ..Default::default()
+        };
+        corrmc::engine::run(&study_spec(batch, &model()), &opts).unwrap();
+        results.push(all_datasets(&out));
+    }
+    let names: Vec<&str> = results[0].iter().map(|(n, _)| n.as_str()).collect();
+    for want in [
+        "source/repair_frobenius",
+        "source/repair_iterations",
+        "source/min_eig_before",
+        "source/min_eig_after",
+    ] {
+        assert!(
+            names.contains(&want),
+            "{want} missing from the output: {names:?}"
+        );
+    }
+    for ((n, a), (_, b)) in results[0].iter().zip(&results[1]) {
+        let (a, b): (Vec<u64>, Vec<u64>) = (
+            a.iter().map(|x| x.to_bits()).collect(),
+            b.iter().map(|x| x.to_bits()).collect(),
+        );
+        assert_eq!(
+            a, b,
+            "{n} differs between (1 thread, batch 7) and (2 threads, batch 64)"
+        );
+    }
+}
+
+#[test]
+fn spec_refuses_a_generator_of_the_wrong_size() {
+    let text = std::fs::read_to_string(root().join("experiments/corrgan-50.toml"))
+        .unwrap()
+        .replace("assets = 50", "assets = 60")
+        .replace(
+            "models/corrgan/generator_50d.onnx",
+            &model().display().to_string(),
+        );
+    let e = corrmc::spec::Spec::parse(&text, "x")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("50x50") && e.contains("n = 60"), "{e}");
+}
+
+#[test]
+fn cli_repair_sample_and_inspect() {
+    use corrmc::cli_corrgan::*;
+    let dir = tempfile::tempdir().unwrap();
+    let input = root().join("fixtures/repair/noisy_50_input.npy");
+    let output = dir.path().join("out.npy");
+    run_repair(&RepairArgs {
+        input: input.clone(),
+        output: output.clone(),
+        json: true,
+        method: "qi_sun_newton".into(),
+        tol: 1e-12,
+        eig_floor: 0.0,
+    })
+    .unwrap();
+    let x: ndarray::Array2<f64> = ndarray_npy::read_npy(&output).unwrap();
+    let want: ndarray::Array2<f64> =
+        ndarray_npy::read_npy(root().join("fixtures/repair/noisy_50_expected.npy")).unwrap();
+    assert!(
+        x.iter()
+            .zip(want.iter())
+            .all(|(a, b)| (a - b).abs() <= 1e-10)
+    );
+    // A NaN matrix: a clear error naming the file.
+    let nan = dir.path().join("nan.npy");
+    let mut m = ndarray::Array2::<f64>::eye(3);
+    m[(0, 2)] = f64::NAN;
+    ndarray_npy::write_npy(&nan, &m).unwrap();
+    let e = run_repair(&RepairArgs {
+        input: nan,
+        output: dir.path().join("o2.npy"),
+        json: false,
+        method: "qi_sun_newton".into(),
+        tol: 1e-12,
+        eig_floor: 0.0,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("nan.npy") && e.contains("NaN"), "{e}");
+
+    let generator = GeneratorArgs {
+        model: model(),
+        backend: "tract".into(),
+        ort_library: None,
+        batch: 8,
+        seed: 3,
+    };
+    let bank = dir.path().join("bank.h5");
+    run_sample(&SampleArgs {
+        source: "corrgan".into(),
+        count: 20,
+        output: bank.clone(),
+        start: 0,
+        generator: generator.clone(),
+    })
+    .unwrap();
+    assert_eq!(Bank::open(&bank).unwrap().len(), 20);
+    run_inspect(&InspectArgs {
+        targets: vec![bank.display().to_string()],
+        count: 20,
+        json: false,
+        generator,
+    })
+    .unwrap();
+}
