@@ -188,13 +188,15 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), Error> {
         gan.describe()
     );
     println!(
-        "repair: Frobenius distance mean {:.4} max {:.4}; iterations mean {:.1} max {}; min eigenvalue before mean {:.4}, after min {:.2e}",
+        "repair: Frobenius distance mean {:.4} max {:.4}; iterations mean {:.1} max {}; min eigenvalue before mean {:.4}, after min {:.2e}; eigenvalues at the floor mean {:.2} max {}",
         mean(0),
         max(0),
         mean(1),
         max(1),
         mean(2),
-        col(3).iter().cloned().fold(f64::INFINITY, f64::min)
+        col(3).iter().cloned().fold(f64::INFINITY, f64::min),
+        mean(4),
+        max(4)
     );
     Ok(())
 }

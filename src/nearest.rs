@@ -123,6 +123,9 @@ pub struct RepairDiagnostics {
     pub min_eig_before: f64,
     /// Smallest eigenvalue of `X`.
     pub min_eig_after: f64,
+    /// Eigenvalues of `X` within 1e-10 of the floor δ (0 by default): the rank deficit the
+    /// repair creates (the nearest correlation matrix of an indefinite input is singular).
+    pub eigs_at_floor: usize,
     /// Final residual: Newton `‖diag X(y) − 1‖_∞`; Higham–Dykstra `‖X_k − Y_k‖_F / ‖Y_k‖_F`.
     pub residual: f64,
     /// True if Newton failed and Higham–Dykstra produced the result.
@@ -144,6 +147,7 @@ impl RepairDiagnostics {
             self.iterations as f64,
             self.min_eig_before,
             self.min_eig_after,
+            self.eigs_at_floor as f64,
         ]
     }
 }
@@ -181,8 +185,9 @@ pub fn nearest_correlation(
 ) -> Result<(Array2<f64>, RepairDiagnostics), Error> {
     params.validate()?;
     let g = prepare(a)?;
-    let min_eig_before = linalg::eigvalsh(g.view())
-        .ok_or_else(|| Error::matrix("nearest correlation input", "eigendecomposition failed"))?[0];
+    let eigs_before = linalg::eigvalsh(g.view())
+        .ok_or_else(|| Error::matrix("nearest correlation input", "eigendecomposition failed"))?;
+    let min_eig_before = eigs_before[0];
     let unit_diag = g.diag().iter().all(|&d| d == 1.0);
     if unit_diag && min_eig_before >= params.eig_floor {
         let diag = RepairDiagnostics {
@@ -191,6 +196,10 @@ pub fn nearest_correlation(
             iterations: 0,
             min_eig_before,
             min_eig_after: min_eig_before,
+            eigs_at_floor: eigs_before
+                .iter()
+                .filter(|&&l| l <= params.eig_floor + 1e-10)
+                .count(),
             residual: 0.0,
             fell_back: false,
         };
@@ -227,9 +236,13 @@ pub fn nearest_correlation(
             )
         }
     };
-    let min_eig_after = linalg::eigvalsh(x.view())
-        .ok_or_else(|| Error::matrix("nearest correlation result", "eigendecomposition failed"))?
-        [0];
+    let eigs_after = linalg::eigvalsh(x.view())
+        .ok_or_else(|| Error::matrix("nearest correlation result", "eigendecomposition failed"))?;
+    let min_eig_after = eigs_after[0];
+    let eigs_at_floor = eigs_after
+        .iter()
+        .filter(|&&l| l <= params.eig_floor + 1e-10)
+        .count();
     let frobenius_distance = (&x - &g).iter().map(|v| v * v).sum::<f64>().sqrt();
     let diag = RepairDiagnostics {
         method,
@@ -237,6 +250,7 @@ pub fn nearest_correlation(
         iterations,
         min_eig_before,
         min_eig_after,
+        eigs_at_floor,
         residual,
         fell_back,
     };

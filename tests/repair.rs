@@ -73,6 +73,13 @@ fn qi_sun_newton_matches_reference_to_1e10() {
             "{name}: max |X - X_ref| = {err:.1e}, {} iterations",
             d.iterations
         );
+        // The nearest correlation matrix of an indefinite matrix lies on the boundary of the
+        // PSD cone (Higham 2002, Theorem 2.5): at least one eigenvalue sits at the floor.
+        if before < params.eig_floor {
+            assert!(d.eigs_at_floor >= 1, "{name}: no eigenvalue at the floor");
+        } else {
+            assert_eq!(d.eigs_at_floor, 0, "{name}");
+        }
         if meta["newton_iterations"].as_u64().unwrap() > 0 {
             assert!(
                 d.iterations >= 1 && d.iterations <= 20,

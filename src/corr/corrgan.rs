@@ -189,6 +189,7 @@ pub fn repair_diagnostics() -> Vec<Diagnostic> {
         "iterations of the repair",
         "smallest eigenvalue before the repair",
         "smallest eigenvalue after the repair",
+        "eigenvalues at the floor after the repair (rank deficit; floor 0 by default)",
     ];
     RepairDiagnostics::NAMES
         .iter()
