@@ -134,11 +134,12 @@ pub struct RepairDiagnostics {
 
 impl RepairDiagnostics {
     /// Names of [`Self::as_values`], in order.
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "repair_frobenius",
         "repair_iterations",
         "min_eig_before",
         "min_eig_after",
+        "eigs_at_floor",
     ];
     /// The per-matrix values stored in outputs.
     pub fn as_values(&self) -> Vec<f64> {
