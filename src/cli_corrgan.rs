@@ -96,6 +96,10 @@ pub fn run_repair(args: &RepairArgs) -> Result<(), Error> {
             d.min_eig_before, d.min_eig_after
         );
         println!(
+            "  eigenvalues at floor {} (rank deficit of the result)",
+            d.eigs_at_floor
+        );
+        println!(
             "  residual             {:.3e} (tol {:.0e})",
             d.residual, params.tol
         );

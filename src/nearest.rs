@@ -426,11 +426,17 @@ pub fn qi_sun_newton(g: ArrayView2<'_, f64>, params: &NearestParams) -> Result<S
     for it in 0..=params.max_iter {
         let res = inf_norm(&pt.grad);
         if res <= params.tol {
+            // X = (G₀ + diag y)₊ + δI has diag X = 1 + F(y), |F| ≤ tol. Rescale by the
+            // congruence D^{-1/2} X D^{-1/2} (D = diag X): keeps X positive semidefinite
+            // (overwriting the diagonal could not) and moves entries by O(tol).
             let mut x = pt.x;
             for i in 0..n {
-                x[(i, i)] = 1.0;
+                x[(i, i)] += delta;
             }
-            // With a floor, X = (G₀ + diag y)₊ + δI: only the diagonal differs, and it is 1.
+            let s: Vec<f64> = (0..n).map(|i| 1.0 / x[(i, i)].sqrt()).collect();
+            for ((i, j), v) in x.indexed_iter_mut() {
+                *v = if i == j { 1.0 } else { *v * s[i] * s[j] };
+            }
             return Ok(Solved {
                 x,
                 iterations: it,
