@@ -8,13 +8,17 @@
 
 pub mod alloc;
 pub mod asrp;
+pub mod cli_corrgan;
 pub mod cluster;
 pub mod corr;
 pub mod engine;
 pub mod error;
+pub mod inspect;
 pub mod linalg;
 pub mod metrics;
+pub mod nearest;
 pub mod npy;
+pub mod onnx;
 pub mod output;
 pub mod rng;
 pub mod seriation;

@@ -78,6 +78,43 @@ pub enum SourceSpec {
         #[serde(default)]
         cycle: bool,
     },
+    /// CorrGAN generator sampled on the fly (`models/README.md`; `src/corr/corrgan.rs`).
+    Corrgan {
+        #[serde(default = "default_corrgan_model")]
+        model: String,
+        /// `tract` (pure Rust) or `ort` (ONNX Runtime; needs `ort_library` or ORT_DYLIB_PATH).
+        #[serde(default = "default_corrgan_backend")]
+        backend: String,
+        #[serde(default)]
+        ort_library: Option<String>,
+        /// Trials per generator call.
+        #[serde(default = "default_corrgan_batch")]
+        batch: usize,
+        /// `qi_sun_newton` (default) or `higham_dykstra`.
+        #[serde(default)]
+        repair: Option<String>,
+        #[serde(default)]
+        repair_tol: Option<f64>,
+        /// Lower bound on the eigenvalues of the repaired matrices (default 0).
+        #[serde(default)]
+        eig_floor: Option<f64>,
+    },
+    /// A matrix bank written by `corrmc sample` (trial i replays matrix i).
+    Bank {
+        path: String,
+        #[serde(default)]
+        cycle: bool,
+    },
+}
+
+fn default_corrgan_model() -> String {
+    crate::cli_corrgan::DEFAULT_MODEL.to_string()
+}
+fn default_corrgan_backend() -> String {
+    "tract".to_string()
+}
+fn default_corrgan_batch() -> usize {
+    64
 }
 
 /// `[volatility]`: per-asset daily volatilities.
@@ -239,7 +276,7 @@ impl Spec {
             raw,
         };
         // Construct the source once so its parameters are checked now, not mid-run.
-        if !matches!(spec.raw.source, SourceSpec::File { .. }) {
+        if !matches!(spec.raw.source, SourceSpec::File { .. } | SourceSpec::Bank { .. }) {
             spec.build_source()?;
         }
         Ok(spec)
@@ -297,6 +334,62 @@ impl Spec {
                     ));
                 }
                 Box::new(f)
+            }
+            SourceSpec::Corrgan {
+                model,
+                backend,
+                ort_library,
+                batch,
+                repair,
+                repair_tol,
+                eig_floor,
+            } => {
+                let d = crate::nearest::NearestParams::default();
+                let repair = crate::nearest::NearestParams {
+                    method: match repair {
+                        Some(m) => crate::nearest::RepairMethod::parse(m)
+                            .map_err(|e| bad("source.repair", e.to_string()))?,
+                        None => d.method,
+                    },
+                    tol: repair_tol.unwrap_or(d.tol),
+                    eig_floor: eig_floor.unwrap_or(d.eig_floor),
+                    ..d
+                };
+                repair.validate().map_err(|e| bad("source.repair_tol", e.to_string()))?;
+                if *batch == 0 {
+                    return Err(bad("source.batch", "must be at least 1".into()));
+                }
+                let p = crate::corr::corrgan::CorrGanParams {
+                    model: PathBuf::from(model),
+                    backend: crate::onnx::Backend::parse(backend)
+                        .map_err(|e| bad("source.backend", e.to_string()))?,
+                    batch: *batch,
+                    ort_library: ort_library.as_ref().map(PathBuf::from),
+                    threads: 1,
+                    expected_dim: Some(n),
+                    repair,
+                };
+                Box::new(crate::corr::corrgan::CorrGan::new(p)?)
+            }
+            SourceSpec::Bank { path, cycle } => {
+                let b = crate::corr::bank::BankSource::open(Path::new(path), *cycle)?;
+                if b.bank().dim() != n {
+                    return Err(bad(
+                        "assets",
+                        format!("{n} assets but bank {path} holds {d}x{d} matrices", d = b.bank().dim()),
+                    ));
+                }
+                if !cycle && (b.bank().len() as u64) < self.raw.trials {
+                    return Err(bad(
+                        "trials",
+                        format!(
+                            "{} trials but bank {path} holds {} matrices; lower trials or set source.cycle = true",
+                            self.raw.trials,
+                            b.bank().len()
+                        ),
+                    ));
+                }
+                Box::new(b)
             }
         };
         if src.dim() != n {

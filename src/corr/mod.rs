@@ -5,7 +5,9 @@
 //! batches (CorrGAN) override [`CorrSource::sample_batch`]; the result must not
 //! depend on how trials are grouped into batches.
 
+pub mod bank;
 pub mod block;
+pub mod corrgan;
 pub mod file;
 pub mod onion;
 pub mod validate;

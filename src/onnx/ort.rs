@@ -1,0 +1,195 @@
+//! ONNX Runtime backend: the `ort` crate (2.0.0-rc.15, API 1.31) with `load-dynamic`.
+//!
+//! The shared library is loaded at run time from the path the user gives, or from
+//! `ORT_DYLIB_PATH`; it is checked to exist before `ort` is touched (ort panics on first use
+//! when no library can be found). `scripts/setup-onnxruntime.sh` extracts the library from the
+//! PyPI `onnxruntime` wheel. One environment per process (the first library loaded wins); one
+//! session per concurrent caller (`Session::run` needs exclusive access), kept in a pool.
+
+use super::{Backend, Generator, GeneratorOptions, ModelContract, check_contract};
+use crate::Error;
+use ndarray::{Array2, Array3};
+use ort::session::Session;
+use ort::value::{Tensor, ValueType};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+static ENV: OnceLock<Result<(PathBuf, ort::environment::Environment), String>> = OnceLock::new();
+
+/// The ONNX Runtime library to use: `explicit`, else `ORT_DYLIB_PATH`; `None` if neither is set.
+pub fn library_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    explicit.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("ORT_DYLIB_PATH")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Loads ONNX Runtime from `lib` once per process and returns the environment.
+fn environment(lib: &Path) -> Result<ort::environment::Environment, Error> {
+    let lib_err = |m: String| Error::Io {
+        path: lib.to_path_buf(),
+        message: m,
+    };
+    if !lib.is_file() {
+        return Err(lib_err(
+            "ONNX Runtime library not found (run scripts/setup-onnxruntime.sh, then pass --ort-library or set ORT_DYLIB_PATH)".into(),
+        ));
+    }
+    let entry = ENV.get_or_init(|| {
+        let env = ort::init_from(lib)
+            .map_err(|e| format!("cannot load ONNX Runtime: {e}"))?
+            .with_name("corrmc")
+            .build()
+            .map_err(|e| format!("cannot create an ONNX Runtime environment: {e}"))?;
+        Ok((lib.to_path_buf(), env))
+    });
+    match entry {
+        Ok((loaded, env)) => {
+            if loaded.canonicalize().ok() != lib.canonicalize().ok() {
+                return Err(lib_err(format!(
+                    "this process already loaded ONNX Runtime from {}; one library per process",
+                    loaded.display()
+                )));
+            }
+            Ok(env.clone())
+        }
+        Err(m) => Err(lib_err(m.clone())),
+    }
+}
+
+/// A generator run by ONNX Runtime.
+pub struct OrtGenerator {
+    path: PathBuf,
+    library: PathBuf,
+    contract: ModelContract,
+    env: ort::environment::Environment,
+    threads: usize,
+    pool: Mutex<Vec<Session>>,
+}
+
+fn model_err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Model {
+        path: path.to_path_buf(),
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn outlet_dims(t: &ValueType) -> Option<Vec<Option<i64>>> {
+    match t {
+        ValueType::Tensor { shape, .. } => {
+            Some(shape.iter().map(|&d| (d >= 0).then_some(d)).collect())
+        }
+        _ => None,
+    }
+}
+
+impl OrtGenerator {
+    pub fn load(path: &Path, opts: &GeneratorOptions) -> Result<Self, Error> {
+        let library = library_path(opts.ort_library.as_deref()).ok_or_else(|| {
+            Error::Other(
+                "the ort backend needs the ONNX Runtime library: run scripts/setup-onnxruntime.sh, then pass --ort-library PATH or set ORT_DYLIB_PATH (or use the tract backend)".into(),
+            )
+        })?;
+        let env = environment(&library)?;
+        let threads = opts.threads.max(1);
+        let session = Self::session(&env, path, threads)?;
+        let (ni, no) = (session.inputs().len(), session.outputs().len());
+        if ni != 1 || no != 1 {
+            return Err(model_err(
+                path,
+                "wrong interface",
+                format!("{ni} inputs and {no} outputs, expected 1 and 1"),
+            ));
+        }
+        let (i, o) = (&session.inputs()[0], &session.outputs()[0]);
+        let idims =
+            outlet_dims(i.dtype()).ok_or_else(|| model_err(path, "input", "not a tensor"))?;
+        let odims =
+            outlet_dims(o.dtype()).ok_or_else(|| model_err(path, "output", "not a tensor"))?;
+        let contract = check_contract(path, (i.name(), &idims), (o.name(), &odims))?;
+        Ok(OrtGenerator {
+            path: path.to_path_buf(),
+            library,
+            contract,
+            env,
+            threads,
+            pool: Mutex::new(vec![session]),
+        })
+    }
+
+    fn session(
+        env: &ort::environment::Environment,
+        path: &Path,
+        threads: usize,
+    ) -> Result<Session, Error> {
+        Session::builder(env)
+            .and_then(|b| b.with_intra_threads(threads).map_err(Into::into))
+            .and_then(|mut b| b.commit_from_file(path))
+            .map_err(|e| model_err(path, "ONNX Runtime cannot load it (corrupt or not ONNX)", e))
+    }
+
+    /// The ONNX Runtime library in use.
+    pub fn library(&self) -> &Path {
+        &self.library
+    }
+}
+
+impl Generator for OrtGenerator {
+    fn backend(&self) -> Backend {
+        Backend::Ort
+    }
+    fn contract(&self) -> &ModelContract {
+        &self.contract
+    }
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn generate(&self, noise: &Array2<f32>) -> Result<Array3<f32>, Error> {
+        let (rows, latent) = noise.dim();
+        let n = self.contract.dim;
+        if latent != self.contract.latent_dim {
+            return Err(model_err(
+                &self.path,
+                "noise",
+                format!(
+                    "has {latent} columns, model wants {}",
+                    self.contract.latent_dim
+                ),
+            ));
+        }
+        let taken = self.pool.lock().unwrap().pop();
+        let mut session = match taken {
+            Some(s) => s,
+            None => Self::session(&self.env, &self.path, self.threads)?,
+        };
+        let result = (|| {
+            let input = Tensor::from_array((
+                [rows, latent],
+                noise
+                    .as_standard_layout()
+                    .iter()
+                    .copied()
+                    .collect::<Vec<f32>>(),
+            ))
+            .map_err(|e| model_err(&self.path, "input", e))?;
+            let outputs = session
+                .run(ort::inputs![self.contract.input_name.as_str() => input])
+                .map_err(|e| model_err(&self.path, "inference failed", e))?;
+            let (shape, data) = outputs[0]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| model_err(&self.path, "output", e))?;
+            let want = [rows as i64, n as i64, n as i64];
+            if shape.iter().as_slice() != want {
+                return Err(model_err(
+                    &self.path,
+                    "output",
+                    format!("shape {shape:?}, expected {want:?}"),
+                ));
+            }
+            Ok(Array3::from_shape_vec((rows, n, n), data.to_vec()).unwrap())
+        })();
+        self.pool.lock().unwrap().push(session);
+        result
+    }
+}
