@@ -22,7 +22,7 @@ fn root() -> PathBuf {
 /// In-sample covariances of the DHRP study (nested clusters, random volatilities).
 fn estimates(n: usize, trials: u64) -> Vec<Array2<f64>> {
     let text = spec_text(n);
-    let spec = Spec::parse(&text, "dhrp-train-50 (test)").unwrap();
+    let spec = Spec::parse(&text, "dhrp-block-50 (test)").unwrap();
     let src = spec.build_source().unwrap();
     (0..trials)
         .map(|t| {
@@ -34,9 +34,9 @@ fn estimates(n: usize, trials: u64) -> Vec<Array2<f64>> {
         .collect()
 }
 
-/// The training spec at n assets (fewer clusters when n is small).
+/// The block-model DHRP spec at n assets (fewer clusters when n is small).
 fn spec_text(n: usize) -> String {
-    let t = std::fs::read_to_string(root().join("experiments/dhrp-train-50.toml"))
+    let t = std::fs::read_to_string(root().join("experiments/dhrp-block-50.toml"))
         .unwrap()
         .replace("assets = 50", &format!("assets = {n}"));
     if n < 30 {
