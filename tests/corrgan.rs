@@ -353,6 +353,7 @@ fn cli_repair_sample_and_inspect() {
         method: "qi_sun_newton".into(),
         tol: 1e-12,
         eig_floor: 0.0,
+        display: Some(dir.path().join("shown.npy")),
     })
     .unwrap();
     let x: ndarray::Array2<f64> = ndarray_npy::read_npy(&output).unwrap();
@@ -375,6 +376,7 @@ fn cli_repair_sample_and_inspect() {
         method: "qi_sun_newton".into(),
         tol: 1e-12,
         eig_floor: 0.0,
+        display: None,
     })
     .unwrap_err()
     .to_string();
