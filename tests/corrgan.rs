@@ -81,6 +81,18 @@ fn bad_models_are_refused_with_clear_errors() {
     let e = load_err(
         &model(),
         &GeneratorOptions {
+            backend: Backend::Ort,
+            ort_library: Some(root().join("no/libonnxruntime.so")),
+            ..Default::default()
+        },
+    );
+    assert!(
+        e.contains("libonnxruntime.so") && e.contains("setup-onnxruntime.sh"),
+        "{e}"
+    );
+    let e = load_err(
+        &model(),
+        &GeneratorOptions {
             expected_dim: Some(100),
             ..Default::default()
         },
