@@ -75,5 +75,40 @@ fn trial(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, allocators, trial);
+/// Per-trial cost of each ASRP family at n = 50 and n = 100: every variant of the
+/// family on one shared estimate (the distance, candidate trees and cophenetic
+/// matrices are built once per estimate, as in a study). BB variants use their
+/// study defaults (`alloc::asrp::STUDY_BB_CONTROL`).
+fn asrp_families(c: &mut Criterion) {
+    let mut g = c.benchmark_group("asrp_family_per_trial");
+    g.sample_size(10);
+    for n in [50, 100] {
+        let d = data(n);
+        let ctx = Context {
+            seed: 1,
+            trial: 0,
+            out_of_sample: false,
+        };
+        for fam in [
+            "asrp:seriation",
+            "asrp:tree",
+            "asrp:adaptive-fit",
+            "asrp:adaptive-criterion",
+        ] {
+            let names = alloc::resolve(&[fam.to_string()]).unwrap();
+            let allocs: Vec<_> = names.iter().map(|m| alloc::build(m).unwrap()).collect();
+            g.bench_function(format!("{fam}/n{n}"), |b| {
+                b.iter(|| {
+                    let est = Estimate::new(d.cov_is.clone());
+                    for a in &allocs {
+                        black_box(a.allocate(&est, &ctx).unwrap());
+                    }
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, allocators, trial, asrp_families);
 criterion_main!(benches);

@@ -178,7 +178,7 @@ pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
         if s.complete { "" } else { "; INCOMPLETE run" }
     );
     t += &format!(
-        "{:<34} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
+        "{:<44} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
         "method",
         "failed",
         "is_vol",
@@ -193,7 +193,7 @@ pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
     );
     for m in rows {
         t += &format!(
-            "{:<34} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
+            "{:<44} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
             m.method,
             m.trials_failed,
             m.is_vol.mean,

@@ -243,3 +243,43 @@ fn output_safety() {
     assert!(e.contains("file") && e.contains("cannot create"), "{e}");
     assert!(!bad.exists());
 }
+
+/// Stochastic and adaptive ASRP variants are bit-identical across thread counts,
+/// including the recorded per-trial choice (`/method_info`).
+#[test]
+fn asrp_bit_identical_across_threads() {
+    let dir = tmp();
+    let text = SPEC.replace(
+        r#"methods = ["EW", "RP", "MinVar", "MinVar_long", "HRP"]"#,
+        r#"methods = ["HRP_ser_ARSA", "HRP_ser_Random", "HRP_ser_BBURCG", "HRP_hcs-adaptive_clue_gamma", "HRP_hcs-adaptive_criterions_BAR_min"]"#,
+    ) + "\n[control.HRP_ser_BBURCG]\nmax_nodes = 20000\n";
+    let spec = Spec::parse(&text, "asrp.toml").unwrap();
+    let a = dir.path().join("a.h5");
+    let b = dir.path().join("b.h5");
+    run(&spec, &a, 1);
+    run(&spec, &b, 2);
+    for name in [
+        "metrics/oos_vol",
+        "metrics/turnover",
+        "weights",
+        "method_info",
+    ] {
+        assert_eq!(dataset_bytes(&a, name), dataset_bytes(&b, name), "{name}");
+    }
+    let f = hdf5::File::open(&a).unwrap();
+    let info = f.dataset("method_info").unwrap().read_2d::<f64>().unwrap();
+    assert!(
+        info.column(0).iter().all(|v| v.is_nan()),
+        "ARSA keeps no note"
+    );
+    assert!(
+        info.column(2).iter().all(|&v| v == 0.0 || v == 1.0),
+        "BB records exactness"
+    );
+    assert!(
+        info.column(3)
+            .iter()
+            .all(|&v| (0.0..20.0).contains(&v) && v.fract() == 0.0),
+        "adaptive records its choice"
+    );
+}

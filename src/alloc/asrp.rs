@@ -24,10 +24,12 @@
 
 use super::hrp::recursive_bisection;
 use super::{Allocator, Context, Estimate};
+use crate::asrp::OtherTree;
+use crate::asrp::select::{Direction, FitMeasure, select_best};
 use crate::cluster::{Linkage, Tree, cophenetic, gruvaeus_wainer, hclust, olo};
 use crate::error::{MethodError, MethodErrorKind};
 use crate::seriation::{self, Control};
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2};
 use std::cell::OnceCell;
 
 /// Family 1: the 21 non-tree seriation methods of R `seriation` for `dist`.
@@ -99,33 +101,41 @@ pub enum Step {
     Seriation(&'static str),
     /// Candidate `i` of [`CANDIDATES`] (family 2; `single` only inside adaptive sets).
     Candidate(usize),
+    /// The candidate whose tree best fits `d` by a clue or mdendro measure (family 3).
+    Fit(FitMeasure),
     /// The candidate whose order optimizes a seriation criterion (family 4).
     Criterion { name: &'static str, maximize: bool },
 }
 
-/// A candidate's leaf order and the tree whose cophenetic matrix it carries
-/// (GW_* and OLO_* reorder the leaves of their linkage's tree).
+/// A candidate's leaf order.
 struct Candidate {
     order: Vec<usize>,
 }
 
-/// Per-estimate lazy cache of the candidates.
+/// Number of distinct trees behind the 20 candidates: the 8 R `hclust` linkages
+/// (GW_* and OLO_* only reorder their leaves) and the 4 other builders.
+const TREES: usize = 12;
+
+/// Per-estimate lazy cache: each tree, candidate order and cophenetic matrix is
+/// computed at most once per trial, whatever number of variants use it.
 pub struct Cache {
-    trees: [OnceCell<Result<Tree, MethodError>>; 8],
-    candidates: [OnceCell<Result<Candidate, MethodError>>; 20],
-    coph: [OnceCell<Array2<f64>>; 8],
+    trees: [OnceCell<Tree>; TREES],
+    coph: [OnceCell<Array2<f64>>; TREES],
+    candidates: [OnceCell<Candidate>; 20],
 }
 
 impl Default for Cache {
     fn default() -> Self {
         Cache {
             trees: Default::default(),
-            candidates: std::array::from_fn(|_| OnceCell::new()),
             coph: Default::default(),
+            candidates: std::array::from_fn(|_| OnceCell::new()),
         }
     }
 }
 
+/// The R linkage behind a candidate name (`GW_ward`/`OLO_ward` use ward.D2, as R
+/// seriation's `_ward` methods).
 fn linkage_of(name: &str) -> Option<Linkage> {
     let base = name
         .strip_prefix("GW_")
@@ -135,8 +145,22 @@ fn linkage_of(name: &str) -> Option<Linkage> {
     Linkage::ALL.iter().copied().find(|l| l.r_name() == base)
 }
 
-fn linkage_index(l: Linkage) -> usize {
-    Linkage::ALL.iter().position(|&x| x == l).unwrap()
+/// Index into [`Cache::trees`] of candidate `i`'s tree.
+fn tree_index(i: usize) -> usize {
+    match linkage_of(CANDIDATES[i]) {
+        Some(l) => Linkage::ALL.iter().position(|&x| x == l).unwrap(),
+        None => 8 + (i - 16),
+    }
+}
+
+/// Tree `t` of [`Cache::trees`]: the 8 R linkages, then [`OtherTree::ALL`]
+/// (minimax, DIANA, MST_community, flexible), in [`CANDIDATES`] order.
+fn build_tree(t: usize, d: ndarray::ArrayView2<'_, f64>) -> Tree {
+    if t < 8 {
+        hclust(d, Linkage::ALL[t])
+    } else {
+        OtherTree::ALL[t - 8].build(d)
+    }
 }
 
 fn failed(e: impl std::fmt::Display) -> MethodError {
@@ -144,51 +168,46 @@ fn failed(e: impl std::fmt::Display) -> MethodError {
 }
 
 impl Estimate {
-    fn asrp_tree(&self, l: Linkage) -> Result<&Tree, MethodError> {
+    fn asrp_tree(&self, t: usize) -> Result<&Tree, MethodError> {
         let d = self.dist()?;
-        self.asrp.trees[linkage_index(l)]
-            .get_or_init(|| Ok(hclust(d.view(), l)))
-            .as_ref()
-            .map_err(Clone::clone)
+        Ok(self.asrp.trees[t].get_or_init(|| build_tree(t, d.view())))
     }
 
     fn asrp_candidate(&self, i: usize) -> Result<&Candidate, MethodError> {
-        self.asrp.candidates[i]
-            .get_or_init(|| {
-                let d = self.dist()?;
-                let name = CANDIDATES[i];
-                let order = match linkage_of(name) {
-                    Some(l) => {
-                        let tree = self.asrp_tree(l)?;
-                        if name.starts_with("GW_") {
-                            gruvaeus_wainer(tree, d.view())
-                        } else if name.starts_with("OLO_") {
-                            olo(tree, d.view())
-                        } else {
-                            tree.leaf_order()
-                        }
-                    }
-                    None => other_tree(name, d.view())?.leaf_order(),
-                };
-                Ok(Candidate { order })
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+        let d = self.dist()?;
+        let tree = self.asrp_tree(tree_index(i))?;
+        Ok(self.asrp.candidates[i].get_or_init(|| {
+            let name = CANDIDATES[i];
+            let order = if name.starts_with("GW_") {
+                gruvaeus_wainer(tree, d.view())
+            } else if name.starts_with("OLO_") {
+                olo(tree, d.view())
+            } else {
+                tree.leaf_order()
+            };
+            Candidate { order }
+        }))
     }
 
-    /// Cophenetic matrix of candidate `i`'s tree (shared by a linkage and its
-    /// GW/OLO reorderings).
-    pub fn asrp_cophenetic(&self, i: usize) -> Result<&Array2<f64>, MethodError> {
-        let l = linkage_of(CANDIDATES[i])
-            .ok_or_else(|| failed("cophenetic of non-linkage trees is not cached"))?;
-        let tree = self.asrp_tree(l)?;
-        Ok(self.asrp.coph[linkage_index(l)].get_or_init(|| cophenetic(tree)))
+    /// The leaf orders of the 20 candidates of [`CANDIDATES`] (built and cached
+    /// on first use), for inspection and tests.
+    pub fn asrp_candidate_orders(&self) -> Result<Vec<Vec<usize>>, MethodError> {
+        (0..CANDIDATES.len())
+            .map(|i| Ok(self.asrp_candidate(i)?.order.clone()))
+            .collect()
     }
-}
 
-/// Tree builders beyond R `hclust` (minimax, DIANA, MST_community, flexible).
-fn other_tree(name: &str, _d: ArrayView2<'_, f64>) -> Result<Tree, MethodError> {
-    Err(failed(format!("tree builder '{name}' is not available")))
+    /// The tree and cophenetic matrix of candidate `i`.
+    pub fn asrp_candidate_tree(&self, i: usize) -> Result<(&Tree, &Array2<f64>), MethodError> {
+        Ok((self.asrp_tree(tree_index(i))?, self.asrp_cophenetic(i)?))
+    }
+
+    /// Cophenetic matrix of candidate `i`'s tree.
+    fn asrp_cophenetic(&self, i: usize) -> Result<&Array2<f64>, MethodError> {
+        let t = tree_index(i);
+        let tree = self.asrp_tree(t)?;
+        Ok(self.asrp.coph[t].get_or_init(|| cophenetic(tree)))
+    }
 }
 
 /// One ASRP variant.
@@ -217,7 +236,7 @@ impl Asrp {
 
     /// The order and the per-trial note (budgeted search: 1 exact / 0 not;
     /// adaptive: index of the chosen candidate).
-    fn order(&self, est: &Estimate, ctx: &Context) -> Result<(Vec<usize>, f64), MethodError> {
+    pub fn order(&self, est: &Estimate, ctx: &Context) -> Result<(Vec<usize>, f64), MethodError> {
         match &self.step {
             Step::Seriation(m) => {
                 let d = est.dist()?;
@@ -228,27 +247,38 @@ impl Asrp {
                 Ok((s.order, note))
             }
             Step::Candidate(i) => Ok((est.asrp_candidate(*i)?.order.clone(), f64::NAN)),
+            Step::Fit(m) => {
+                let d = est.dist()?;
+                let mut values = Vec::with_capacity(CANDIDATES.len());
+                for i in 0..CANDIDATES.len() {
+                    // GW_*/OLO_* share their linkage's tree: equal values, so the
+                    // plain linkage (earlier) wins the tie, as documented.
+                    let tree = est.asrp_tree(tree_index(i))?;
+                    let u = est.asrp_cophenetic(i)?;
+                    values.push(m.eval(tree, u.view(), d.view()));
+                }
+                let i = select_best(&values, m.direction()).ok_or_else(|| {
+                    failed(format!(
+                        "{} is undefined for every candidate tree",
+                        m.name()
+                    ))
+                })?;
+                Ok((est.asrp_candidate(i)?.order.clone(), i as f64))
+            }
             Step::Criterion { name, maximize } => {
                 let d = est.dist()?;
-                let mut best: Option<(usize, f64)> = None;
+                let mut values = Vec::with_capacity(CANDIDATES.len());
                 for i in 0..CANDIDATES.len() {
                     let order = &est.asrp_candidate(i)?.order;
-                    let v = seriation::criterion(name, d.view(), order).map_err(failed)?;
-                    let better = match best {
-                        None => true,
-                        Some((_, b)) => {
-                            if *maximize {
-                                v > b
-                            } else {
-                                v < b
-                            }
-                        }
-                    };
-                    if better {
-                        best = Some((i, v));
-                    }
+                    values.push(seriation::criterion(name, d.view(), order).map_err(failed)?);
                 }
-                let (i, _) = best.unwrap();
+                let dir = if *maximize {
+                    Direction::Max
+                } else {
+                    Direction::Min
+                };
+                let i = select_best(&values, dir)
+                    .ok_or_else(|| failed(format!("{name} is undefined for every candidate")))?;
                 Ok((est.asrp_candidate(i)?.order.clone(), i as f64))
             }
         }
@@ -295,9 +325,13 @@ pub struct Variant {
     pub step: Step,
 }
 
-/// Whether candidate `i` can be built in this version.
-fn candidate_available(i: usize) -> bool {
-    linkage_of(CANDIDATES[i]).is_some()
+/// The ASRP variant registered as `name`, built with `control`.
+pub fn variant(name: &str, control: Control) -> Result<Asrp, String> {
+    let v = variants()
+        .iter()
+        .find(|v| v.name == name)
+        .ok_or_else(|| format!("no ASRP variant '{name}'"))?;
+    Asrp::new(v.name, v.step.clone(), control)
 }
 
 /// The ASRP variants, in family order (built once per process: names are
@@ -321,30 +355,43 @@ fn build_variants() -> Vec<Variant> {
         });
     }
     for (i, c) in CANDIDATES.iter().enumerate().skip(1) {
-        if candidate_available(i) {
-            v.push(Variant {
-                name: leak(format!("HRP_hcs_{c}")),
-                family: "asrp:tree",
-                description: format!("HRP bisection on the leaf order of the {c} tree"),
-                step: Step::Candidate(i),
-            });
-        }
+        v.push(Variant {
+            name: leak(format!("HRP_hcs_{c}")),
+            family: "asrp:tree",
+            description: format!("HRP bisection on the leaf order of the {c} tree"),
+            step: Step::Candidate(i),
+        });
     }
-    if (0..CANDIDATES.len()).all(candidate_available) {
-        for (c, max) in CRITERIA {
-            let dir = if max { "max" } else { "min" };
-            v.push(Variant {
-                name: leak(format!("HRP_hcs-adaptive_criterions_{c}_{dir}")),
-                family: "asrp:adaptive-criterion",
-                description: format!(
-                    "per trial, the candidate tree order with the {dir}imal {c} criterion"
-                ),
-                step: Step::Criterion {
-                    name: c,
-                    maximize: max,
-                },
-            });
-        }
+    for m in FitMeasure::ALL {
+        let dir = match m.direction() {
+            Direction::Min => "smallest",
+            Direction::Max => "largest",
+            Direction::ClosestToOne => "closest to 1",
+        };
+        v.push(Variant {
+            name: leak(format!("HRP_hcs-adaptive_{}", m.name())),
+            family: "asrp:adaptive-fit",
+            description: format!(
+                "per trial, the candidate tree with the {dir} {} against d",
+                m.name()
+            ),
+            step: Step::Fit(m),
+        });
     }
+    for (c, max) in CRITERIA {
+        let dir = if max { "max" } else { "min" };
+        v.push(Variant {
+            name: leak(format!("HRP_hcs-adaptive_criterions_{c}_{dir}")),
+            family: "asrp:adaptive-criterion",
+            description: format!(
+                "per trial, the candidate tree order with the {dir}imal {c} criterion"
+            ),
+            step: Step::Criterion {
+                name: c,
+                maximize: max,
+            },
+        });
+    }
+    assert_eq!(v.len(), 57, "ASRP defines 57 variants");
     v
 }

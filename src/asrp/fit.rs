@@ -5,32 +5,12 @@
 //! All pairwise measures run over the `m = n(n−1)/2` pairs `i < j` (an R `dist`
 //! object), never over the full square matrix, as clue does.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 
 use crate::cluster::Tree;
 
-/// Cophenetic matrix `u_ij` = height of the merge that first joins `i` and `j`
-/// (R `stats::cophenetic`); zero diagonal. O(n²).
-pub fn cophenetic(tree: &Tree) -> Array2<f64> {
-    let n = tree.n;
-    let mut u = Array2::<f64>::zeros((n, n));
-    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
-    members.resize(2 * n.max(1) - 1, Vec::new());
-    for (k, m) in tree.merges.iter().enumerate() {
-        let a = std::mem::take(&mut members[m.a]);
-        let b = std::mem::take(&mut members[m.b]);
-        for &i in &a {
-            for &j in &b {
-                u[(i, j)] = m.height;
-                u[(j, i)] = m.height;
-            }
-        }
-        let mut ab = a;
-        ab.extend(b);
-        members[n + k] = ab;
-    }
-    u
-}
+/// Cophenetic matrix of a tree (R `cophenetic`), shared with the seriation code.
+pub use crate::cluster::cophenetic;
 
 /// clue's condition for a tree to have an ultrametric at all
 /// (`is.cl_dendrogram.hclust`: `!is.unsorted(height)`): merge heights

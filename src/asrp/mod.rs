@@ -109,8 +109,9 @@ pub enum OtherTree {
     /// [`mst_community::mst_community`] with [`mst_community::MstWeights::Similarity`].
     MstCommunity,
     /// [`flexible::flexible`] with β = −0.25 and
-    /// [`flexible::FlexibleWeighting::Weighted`] (α = (1 − β)/2, Lance &
-    /// Williams 1967; mdendro's default would be the unweighted form).
+    /// [`flexible::FlexibleWeighting::Unweighted`]: mdendro's default
+    /// (`weighted = FALSE`, size-weighted Lance–Williams coefficients, =
+    /// agnes `gaverage`), since ASRP.md asks for flexible-β "as in R mdendro".
     Flexible,
 }
 
@@ -143,7 +144,7 @@ impl OtherTree {
             OtherTree::Flexible => flexible::flexible(
                 d,
                 flexible::ASRP_BETA,
-                flexible::FlexibleWeighting::Weighted,
+                flexible::FlexibleWeighting::Unweighted,
             ),
         }
     }

@@ -212,21 +212,23 @@ pub fn hclust(d: ArrayView2<'_, f64>, method: Linkage) -> Tree {
 /// Cophenetic distances: the height at which two leaves first share a cluster.
 pub fn cophenetic(tree: &Tree) -> Array2<f64> {
     let n = tree.n;
-    let mut c = Array2::zeros((n, n));
+    let mut u = Array2::<f64>::zeros((n, n));
     let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
-    for m in &tree.merges {
-        let (a, b) = (members[m.a].clone(), members[m.b].clone());
+    members.resize(2 * n.max(1) - 1, Vec::new());
+    for (k, m) in tree.merges.iter().enumerate() {
+        let a = std::mem::take(&mut members[m.a]);
+        let b = std::mem::take(&mut members[m.b]);
         for &i in &a {
             for &j in &b {
-                c[(i, j)] = m.height;
-                c[(j, i)] = m.height;
+                u[(i, j)] = m.height;
+                u[(j, i)] = m.height;
             }
         }
-        let mut all = a;
-        all.extend(b);
-        members.push(all);
+        let mut ab = a;
+        ab.extend(b);
+        members[n + k] = ab;
     }
-    c
+    u
 }
 
 /// Leaves of every node (`0..2n-1`), each in the tree's left-first order.

@@ -7,15 +7,55 @@
 //! bound. Phase 2: depth-first branch-and-bound over prefixes with R's insertion,
 //! interchange and bound tests and its symmetry fathom (object 2 only after object 1).
 //!
-//! Budget: both phases are exponential/polynomial of high degree (R needs > 60 s at
-//! n = 30), so corrmc counts work units — lookups of the precomputed triple table —
-//! and stops after `max_nodes` of them (default 4·10⁸, about a second). The result
-//! is then the best order found so far (the phase-1 order if the search found none
-//! better) and `exact = Some(false)`; `exact = Some(true)` means the search finished
-//! and the order is optimal. The count is deterministic, so results are reproducible.
+//! Phase 1 always completes and is not counted against the budget. Interchange
+//! moves are evaluated incrementally: the weighted objective is pairwise,
+//! sum_{p<r} a(q_p, q_r) (3 (r - p) - n - 1), so a swap costs O(n); the unweighted
+//! one uses R's delta with the anchors left of the first position pre-summed (no
+//! O(n) formula is known; one pass is O(n^4) small-integer lookups). corrmc (not R)
+//! also improves the OLO order of an average-linkage tree and keeps it if strictly
+//! better than every start (control `olo_seed`, default 1; 0 = R's phase 1). This
+//! only matters under a budget: phase 2 returns the first optimum in depth-first
+//! order whatever the incumbent, so exact runs return R's order (when unique).
+//! Controls `starts` (default 20, R) and `max_passes` (0 = until no swap improves,
+//! R) make phase 1 cheaper.
+//!
+//! Budget: phase 2 is exponential (R needs > 60 s at n = 30), so corrmc counts its
+//! work units — lookups of the precomputed triple table — and stops after
+//! `max_nodes` of them (default 4·10⁸, about a second). The result is then the best
+//! order found (never worse than the phase-1 incumbent) and `exact = Some(false)`;
+//! `exact = Some(true)` means phase 2 finished and the order is optimal. The count
+//! is deterministic, so results are reproducible. [`bb_report`] also returns the
+//! incumbent, its criterion and the work spent.
+//!
+//! Study budget (Monte Carlo, many calls): `starts = 0, max_passes = 2,
+//! max_nodes = 1e5` — about 10 ms per call at n = 50 (BBURCG and BBWRCG), 20 ms
+//! (BBWRCG) / 100 ms (BBURCG) at n = 100; phase 2 rarely improves the incumbent at
+//! n >= 50, so a larger `max_nodes` buys little. R's default phase 1 (20 starts)
+//! costs ~150 ms (BBURCG) / ~15 ms (BBWRCG) at n = 50, ~5 s / ~250 ms at n = 100.
 
 use super::{Dm, Seriation, SeriationError, registry::Control, unif};
+use crate::cluster::{Linkage, hclust, olo};
 use rand::rngs::ChaCha8Rng;
+
+/// Full result of one branch-and-bound run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BbReport {
+    /// The returned order (0-based), as in [`Seriation::order`].
+    pub order: Vec<usize>,
+    /// `true` only when phase 2 finished, i.e. `order` is optimal.
+    pub exact: bool,
+    /// Phase-1 incumbent (0-based): best interchange-improved start.
+    pub incumbent: Vec<usize>,
+    /// Gradient criterion of the incumbent (the triple-table objective, which is
+    /// R's `Gradient_raw` / `Gradient_weighted`).
+    pub incumbent_value: f64,
+    /// Whether the incumbent came from the OLO seed rather than a random start.
+    pub incumbent_from_olo: bool,
+    /// Gradient criterion of `order`.
+    pub value: f64,
+    /// Phase-2 work units spent (triple-table lookups).
+    pub nodes: u64,
+}
 
 struct Work {
     used: u64,
@@ -35,6 +75,20 @@ pub fn bb(
     c: &Control,
     weighted: bool,
 ) -> Result<Seriation, SeriationError> {
+    let r = bb_report(d, rng, c, weighted)?;
+    Ok(Seriation {
+        order: r.order,
+        exact: Some(r.exact),
+    })
+}
+
+/// As [`bb`], with the phase-1 incumbent and the work spent.
+pub fn bb_report(
+    d: &Dm,
+    rng: &mut ChaCha8Rng,
+    c: &Control,
+    weighted: bool,
+) -> Result<BbReport, SeriationError> {
     let n = d.n;
     let eps = c.f64("eps", 1e-7)?;
     let max = c.f64("max_nodes", 4e8)?;
@@ -109,95 +163,13 @@ pub fn bb(
         z
     };
 
-    // Phase 1: interchange heuristic from 20 random starts.
-    let mut zbest = 0.0;
-    let mut heur_best: Option<(f64, Vec<usize>)> = None;
-    let mut out_of_budget = false;
-    'starts: for _ in 0..20 {
-        let mut unsel: Vec<usize> = (0..=n).collect();
-        let mut q = vec![0usize; n + 1];
-        let mut nnsel = n;
-        while nnsel > 0 {
-            let isel = ((1.0 + unif(rng) * nnsel as f64) as usize).min(nnsel);
-            q[nnsel] = unsel[isel];
-            unsel.remove(isel);
-            nnsel -= 1;
-        }
-        let mut z = objective(&q);
-        loop {
-            let mut itrig = false;
-            for ii in 1..n {
-                for jj in (ii + 1)..=n {
-                    let (r3, r2) = (q[jj], q[ii]);
-                    let mut delta = 0.0;
-                    for i in 1..ii {
-                        let r1 = q[i];
-                        delta += dd(r1, r3, r2) - dd(r1, r2, r3);
-                        for j in (ii + 1)..jj {
-                            let r4 = q[j];
-                            delta += dd(r1, r3, r4) - dd(r1, r2, r4);
-                            delta += dd(r1, r4, r2) - dd(r1, r4, r3);
-                        }
-                    }
-                    for j in (ii + 1)..jj {
-                        let r4 = q[j];
-                        delta += dd(r3, r4, r2) - dd(r2, r4, r3);
-                        for k in (jj + 1)..=n {
-                            let r5 = q[k];
-                            delta += dd(r4, r2, r5) - dd(r4, r3, r5);
-                            delta += dd(r3, r4, r5) - dd(r2, r4, r5);
-                        }
-                    }
-                    for k in (jj + 1)..=n {
-                        let r5 = q[k];
-                        delta += dd(r3, r2, r5) - dd(r2, r3, r5);
-                    }
-                    for i in (ii + 1)..jj.saturating_sub(1) {
-                        for j in (i + 1)..jj {
-                            let (r4a, r4b) = (q[i], q[j]);
-                            delta += dd(r4a, r4b, r2) - dd(r4a, r4b, r3);
-                            delta += dd(r3, r4a, r4b) - dd(r2, r4a, r4b);
-                        }
-                    }
-                    let span = (jj - ii) as u64;
-                    if work.spend(2 + 4 * span * (n as u64) + span * span) {
-                        out_of_budget = true;
-                    }
-                    if delta > 0.0 {
-                        z += delta;
-                        q[ii] = r3;
-                        q[jj] = r2;
-                        itrig = true;
-                    }
-                    if out_of_budget {
-                        break;
-                    }
-                }
-                if out_of_budget {
-                    break;
-                }
-            }
-            if !itrig || out_of_budget {
-                break;
-            }
-        }
-        if z > zbest {
-            zbest = z;
-        }
-        if heur_best.as_ref().is_none_or(|h| z > h.0) {
-            heur_best = Some((z, q.clone()));
-        }
-        if out_of_budget {
-            break 'starts;
-        }
-    }
-    let heur = heur_best.expect("at least one start").1;
-    if out_of_budget {
-        return Ok(Seriation {
-            order: heur[1..].iter().map(|&x| x - 1).collect(),
-            exact: Some(false),
-        });
-    }
+    // Phase 1 (not counted against `max_nodes`): R's 20 random starts, each improved
+    // by pairwise interchange; corrmc adds the OLO order of an average-linkage tree.
+    let p1 = phase1(d, rng, c, weighted, &dt)?;
+    let zbest = p1.value;
+    let heur: Vec<usize> = std::iter::once(0)
+        .chain(p1.order.iter().map(|&v| v + 1))
+        .collect();
 
     // Phase 2: branch and bound.
     let mut z = zbest - 1.0;
@@ -448,8 +420,276 @@ pub fn bb(
         Some(x) if finished || objective(&x) >= objective(&heur) => x,
         _ => heur,
     };
-    Ok(Seriation {
+    Ok(BbReport {
         order: best[1..].iter().map(|&v| v - 1).collect(),
-        exact: Some(finished),
+        exact: finished,
+        value: objective(&best),
+        incumbent: p1.order,
+        incumbent_value: p1.value,
+        incumbent_from_olo: p1.from_olo,
+        nodes: work.used,
     })
+}
+
+/// Phase-1 incumbent.
+struct Phase1 {
+    order: Vec<usize>,
+    value: f64,
+    from_olo: bool,
+}
+
+fn phase1(
+    d: &Dm,
+    rng: &mut ChaCha8Rng,
+    c: &Control,
+    weighted: bool,
+    dt: &[f64],
+) -> Result<Phase1, SeriationError> {
+    let n = d.n;
+    let starts = c.usize("starts", 20)?;
+    let seed = c.usize("olo_seed", 1)?;
+    let passes = match c.usize("max_passes", 0)? {
+        0 => usize::MAX,
+        k => k,
+    };
+    if seed > 1 {
+        return Err(SeriationError::InvalidControl(
+            "olo_seed must be 0 or 1".into(),
+        ));
+    }
+    if starts == 0 && seed == 0 {
+        return Err(SeriationError::InvalidControl(
+            "starts = 0 needs olo_seed = 1 (phase 1 needs an order)".into(),
+        ));
+    }
+    let dd8: Vec<i8> = if weighted {
+        Vec::new()
+    } else {
+        dt.iter().map(|&v| v as i8).collect()
+    };
+    let improve = |q: &mut [usize]| {
+        if weighted {
+            improve_weighted(&d.v, n, q, passes);
+        } else {
+            improve_unweighted(&dd8, n, q, passes);
+        }
+        triple_objective(dt, n, q)
+    };
+    let mut best: Option<Phase1> = None;
+    for _ in 0..starts {
+        // R's draw: q(nnsel) = a uniformly chosen unselected object, from the end.
+        let mut unsel: Vec<usize> = (0..=n).collect();
+        let mut q = vec![0usize; n];
+        let mut nnsel = n;
+        while nnsel > 0 {
+            let isel = ((1.0 + unif(rng) * nnsel as f64) as usize).min(nnsel);
+            q[nnsel - 1] = unsel[isel] - 1;
+            unsel.remove(isel);
+            nnsel -= 1;
+        }
+        let z = improve(&mut q);
+        if best.as_ref().is_none_or(|b| z > b.value) {
+            best = Some(Phase1 {
+                order: q,
+                value: z,
+                from_olo: false,
+            });
+        }
+    }
+    if seed == 1 {
+        let a = d.to_array();
+        let mut q = olo(&hclust(a.view(), Linkage::Average), a.view());
+        let z = improve(&mut q);
+        if best.as_ref().is_none_or(|b| z > b.value) {
+            best = Some(Phase1 {
+                order: q,
+                value: z,
+                from_olo: true,
+            });
+        }
+    }
+    Ok(best.expect("at least one start"))
+}
+
+/// Sum over position triples i < j < k of the triple table (0-based objects).
+fn triple_objective(dt: &[f64], n: usize, q: &[usize]) -> f64 {
+    let mut z = 0.0;
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let row = &dt[(q[i] * n + q[j]) * n..][..n];
+            for &k in &q[(j + 1)..] {
+                z += row[k];
+            }
+        }
+    }
+    z
+}
+
+/// R's pairwise interchange (first improvement, passes until none improves) for
+/// the unweighted gradient, with R's delta formula except that the anchors left
+/// of `ii` are summed once per `ii` into `p[a][b] = sum_{i<ii} dd(q_i, a, b)`.
+/// `dd` is the triple table as integers (values in -2..=2).
+fn improve_unweighted(dd: &[i8], n: usize, q: &mut [usize], passes: usize) {
+    let mut p = vec![0i32; n * n];
+    for _ in 0..passes {
+        let mut itrig = false;
+        p.fill(0);
+        for ii in 0..n.saturating_sub(1) {
+            for jj in (ii + 1)..n {
+                if swap_delta_unweighted(dd, &p, n, q, ii, jj) > 0 {
+                    q.swap(ii, jj);
+                    itrig = true;
+                }
+            }
+            let base = q[ii] * n * n;
+            for (pv, &dv) in p.iter_mut().zip(&dd[base..base + n * n]) {
+                *pv += dv as i32;
+            }
+        }
+        if !itrig {
+            break;
+        }
+    }
+}
+
+/// Change of the unweighted objective when positions `ii < jj` swap; `p` holds
+/// the left anchors' sums (see [`improve_unweighted`]).
+fn swap_delta_unweighted(dd: &[i8], p: &[i32], n: usize, q: &[usize], ii: usize, jj: usize) -> i32 {
+    let row = |a: usize, b: usize| &dd[(a * n + b) * n..][..n];
+    let t = |a: usize, b: usize, c: usize| dd[(a * n + b) * n + c] as i32;
+    let (r2, r3) = (q[ii], q[jj]);
+    let right = &q[(jj + 1)..];
+    let mut delta = p[r3 * n + r2] - p[r2 * n + r3];
+    {
+        let (a, b) = (row(r3, r2), row(r2, r3));
+        for &r5 in right {
+            delta += a[r5] as i32 - b[r5] as i32;
+        }
+    }
+    for j in (ii + 1)..jj {
+        let r4 = q[j];
+        delta += p[r3 * n + r4] - p[r2 * n + r4] + p[r4 * n + r2] - p[r4 * n + r3];
+        delta += t(r3, r4, r2) - t(r2, r4, r3);
+        let (a, b, c, e) = (row(r4, r2), row(r4, r3), row(r3, r4), row(r2, r4));
+        let mut s = 0i32;
+        for &r5 in right {
+            s += a[r5] as i32 - b[r5] as i32 + c[r5] as i32 - e[r5] as i32;
+        }
+        delta += s;
+        let (f, g) = (row(r3, r4), row(r2, r4));
+        let mut s = 0i32;
+        for &r4b in &q[(j + 1)..jj] {
+            let h = row(r4, r4b);
+            s += h[r2] as i32 - h[r3] as i32 + f[r4b] as i32 - g[r4b] as i32;
+        }
+        delta += s;
+    }
+    delta
+}
+
+/// Pairwise interchange for the weighted gradient. Its objective is pairwise:
+/// sum over positions p < r of a(q_p, q_r) (3 (r - p) - n - 1), so a swap's change
+/// is O(n): sum over x of (a(v, q_x) - a(u, q_x)) 3 (|ii - x| - |jj - x|).
+fn improve_weighted(a: &[f64], n: usize, q: &mut [usize], passes: usize) {
+    let amax = a.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
+    // Ties (zero true change) must not swap back and forth on rounding noise.
+    let tol = 1e-12 * amax * (n * n) as f64;
+    for _ in 0..passes {
+        let mut itrig = false;
+        for ii in 0..n.saturating_sub(1) {
+            for jj in (ii + 1)..n {
+                if swap_delta_weighted(a, n, q, ii, jj) > tol {
+                    q.swap(ii, jj);
+                    itrig = true;
+                }
+            }
+        }
+        if !itrig {
+            break;
+        }
+    }
+}
+
+fn swap_delta_weighted(a: &[f64], n: usize, q: &[usize], ii: usize, jj: usize) -> f64 {
+    let (ru, rv) = (&a[q[ii] * n..][..n], &a[q[jj] * n..][..n]);
+    let (mut sl, mut sr, mut sb) = (0.0, 0.0, 0.0);
+    for &x in &q[..ii] {
+        sl += rv[x] - ru[x];
+    }
+    for &x in &q[(jj + 1)..] {
+        sr += rv[x] - ru[x];
+    }
+    for (k, &x) in q[(ii + 1)..jj].iter().enumerate() {
+        let w = (2 * (ii + 1 + k)) as f64 - (ii + jj) as f64;
+        sb += w * (rv[x] - ru[x]);
+    }
+    3.0 * ((jj - ii) as f64 * (sr - sl) + sb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Triple table and distances of a random symmetric 9 x 9 matrix.
+    fn setup(weighted: bool) -> (Vec<f64>, Vec<f64>, usize) {
+        let n = 9;
+        let mut rng = crate::rng::method_stream(4, "bb-delta", 0);
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let v = (unif(&mut rng) * 8.0).floor() / 8.0; // ties on purpose
+                a[i * n + j] = v;
+                a[j * n + i] = v;
+            }
+        }
+        let mut dt = vec![0.0; n * n * n];
+        let s = |x: f64, y: f64| (x > y + 1e-7) as i32 as f64 - (x < y - 1e-7) as i32 as f64;
+        for i in 0..n {
+            for j in 0..n {
+                for k in 0..n {
+                    if i != j && j != k && i != k {
+                        let (ik, ij, jk) = (a[i * n + k], a[i * n + j], a[j * n + k]);
+                        dt[(i * n + j) * n + k] = if weighted {
+                            2.0 * ik - ij - jk
+                        } else {
+                            s(ik, ij) + s(ik, jk)
+                        };
+                    }
+                }
+            }
+        }
+        (a, dt, n)
+    }
+
+    #[test]
+    fn swap_deltas_match_objective_differences() {
+        for weighted in [false, true] {
+            let (a, dt, n) = setup(weighted);
+            let dd8: Vec<i8> = dt.iter().map(|&v| v as i8).collect();
+            let mut rng = crate::rng::method_stream(5, "bb-delta", 0);
+            let q = crate::seriation::random_permutation(n, &mut rng);
+            for ii in 0..n {
+                let mut p = vec![0i32; n * n];
+                for &x in &q[..ii] {
+                    for ab in 0..n * n {
+                        p[ab] += dd8[x * n * n + ab] as i32;
+                    }
+                }
+                for jj in (ii + 1)..n {
+                    let mut r = q.clone();
+                    r.swap(ii, jj);
+                    let want = triple_objective(&dt, n, &r) - triple_objective(&dt, n, &q);
+                    let got = if weighted {
+                        swap_delta_weighted(&a, n, &q, ii, jj)
+                    } else {
+                        swap_delta_unweighted(&dd8, &p, n, &q, ii, jj) as f64
+                    };
+                    assert!(
+                        (got - want).abs() < 1e-9,
+                        "w={weighted} ({ii},{jj}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 }

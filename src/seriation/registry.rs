@@ -1,7 +1,8 @@
 //! The registry of the 36 seriation methods R's `seriation` 1.4.1 registers for
 //! `dist` objects (`list_seriation_methods("dist")`), under their R names, with R's
 //! descriptions and default control parameters. corrmc adds budget parameters
-//! (`max_nodes` for `BBURCG`/`BBWRCG`, `max_evals` for `SA`): counts, never wall
+//! (`max_nodes`, and phase-1 controls `starts`, `olo_seed`, `max_passes` for
+//! `BBURCG`/`BBWRCG`, see [`bb`]; `max_evals` for `SA`): counts, never wall
 //! time, so results stay reproducible.
 
 use super::{
@@ -40,8 +41,8 @@ control parameters:
  - swap_to_inversion (proportion of swaps to inversions for local neighborhood search)
  - try_multiplier (local search tries per temperature; multiplied with the number of objects)
  - reps (repeat the algorithm with random initialization)", &[("cool", "0.5"), ("tmin", "0.0001"), ("swap_to_inversion", "0.5"), ("try_multiplier", "100"), ("reps", "1")], true),
-    ("BBURCG", "Minimize the unweighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "10000000")], false),
-    ("BBWRCG", "Minimize the weighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "10000000")], false),
+    ("BBURCG", "Minimize the unweighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "400000000"), ("starts", "20"), ("olo_seed", "1"), ("max_passes", "0")], false),
+    ("BBWRCG", "Minimize the weighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "400000000"), ("starts", "20"), ("olo_seed", "1"), ("max_passes", "0")], false),
     ("GW", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by the Gruvaeus and Wainer (1972) heuristic", &[("hclust", "NULL"), ("method", "complete")], false),
     ("GW_average", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by the Gruvaeus and Wainer (1972) heuristic (avg.link)", &[], false),
     ("GW_complete", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by the Gruvaeus and Wainer (1972) heuristic (complete link)", &[], false),
