@@ -38,6 +38,9 @@ pub struct RepairArgs {
     /// Lower bound on the eigenvalues of the result.
     #[arg(long, default_value_t = 0.0)]
     pub eig_floor: f64,
+    /// Also write the result reordered for display (Ward tree + optimal leaf ordering) here.
+    #[arg(long)]
+    pub display: Option<PathBuf>,
 }
 
 fn read_matrix(path: &Path) -> Result<Array2<f64>, Error> {
@@ -71,10 +74,19 @@ pub fn run_repair(args: &RepairArgs) -> Result<(), Error> {
     })?;
     let secs = t0.elapsed().as_secs_f64();
     ndarray_npy::write_npy(&args.output, &x).map_err(|e| Error::io(&args.output, e))?;
+    let order = match &args.display {
+        Some(p) => {
+            let order = crate::inspect::display_order(x.view());
+            let shown = crate::inspect::permute(x.view(), &order);
+            ndarray_npy::write_npy(p, &shown).map_err(|e| Error::io(p, e))?;
+            Some(order)
+        }
+        None => None,
+    };
     if args.json {
         let v = serde_json::json!({
             "input": args.input, "output": args.output, "n": a.nrows(),
-            "tol": params.tol, "eig_floor": params.eig_floor, "seconds": secs, "diagnostics": d,
+            "tol": params.tol, "eig_floor": params.eig_floor, "seconds": secs, "diagnostics": d, "display_order": order,
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap());
     } else {

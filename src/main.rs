@@ -59,6 +59,12 @@ enum Command {
     Seriate(corrmc::seriation::cli::SeriateArgs),
     /// All 16 seriation criteria of a given order.
     Criteria(corrmc::seriation::cli::CriteriaArgs),
+    /// Repair a matrix to the nearest correlation matrix (Frobenius norm) and print the diagnostics.
+    Repair(corrmc::cli_corrgan::RepairArgs),
+    /// Write a bank of repaired correlation matrices (e.g. CorrGAN samples) to HDF5.
+    Sample(corrmc::cli_corrgan::SampleArgs),
+    /// Stylized facts of a correlation source or bank (mean correlation, first eigenvalue, MST degrees, ...).
+    Inspect(corrmc::cli_corrgan::InspectArgs),
     /// Weights of one allocator for a covariance matrix (.npy or CSV).
     Allocate {
         #[arg(long, short)]
@@ -206,6 +212,9 @@ fn dispatch(cli: Cli) -> Result<()> {
                 output.display()
             );
         }
+        Command::Repair(args) => corrmc::cli_corrgan::run_repair(&args)?,
+        Command::Sample(args) => corrmc::cli_corrgan::run_sample(&args)?,
+        Command::Inspect(args) => corrmc::cli_corrgan::run_inspect(&args)?,
         Command::Seriate(args) => corrmc::seriation::cli::run_seriate(&args)?,
         Command::Criteria(args) => corrmc::seriation::cli::run_criteria(&args)?,
         Command::Methods { json } => {

@@ -276,7 +276,10 @@ impl Spec {
             raw,
         };
         // Construct the source once so its parameters are checked now, not mid-run.
-        if !matches!(spec.raw.source, SourceSpec::File { .. } | SourceSpec::Bank { .. }) {
+        if !matches!(
+            spec.raw.source,
+            SourceSpec::File { .. } | SourceSpec::Bank { .. }
+        ) {
             spec.build_source()?;
         }
         Ok(spec)
@@ -355,7 +358,9 @@ impl Spec {
                     eig_floor: eig_floor.unwrap_or(d.eig_floor),
                     ..d
                 };
-                repair.validate().map_err(|e| bad("source.repair_tol", e.to_string()))?;
+                repair
+                    .validate()
+                    .map_err(|e| bad("source.repair_tol", e.to_string()))?;
                 if *batch == 0 {
                     return Err(bad("source.batch", "must be at least 1".into()));
                 }
@@ -376,7 +381,10 @@ impl Spec {
                 if b.bank().dim() != n {
                     return Err(bad(
                         "assets",
-                        format!("{n} assets but bank {path} holds {d}x{d} matrices", d = b.bank().dim()),
+                        format!(
+                            "{n} assets but bank {path} holds {d}x{d} matrices",
+                            d = b.bank().dim()
+                        ),
                     ));
                 }
                 if !cycle && (b.bank().len() as u64) < self.raw.trials {

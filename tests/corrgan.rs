@@ -81,6 +81,18 @@ fn bad_models_are_refused_with_clear_errors() {
     let e = load_err(
         &model(),
         &GeneratorOptions {
+            backend: Backend::Ort,
+            ort_library: Some(root().join("no/libonnxruntime.so")),
+            ..Default::default()
+        },
+    );
+    assert!(
+        e.contains("libonnxruntime.so") && e.contains("setup-onnxruntime.sh"),
+        "{e}"
+    );
+    let e = load_err(
+        &model(),
+        &GeneratorOptions {
             expected_dim: Some(100),
             ..Default::default()
         },
@@ -353,6 +365,7 @@ fn cli_repair_sample_and_inspect() {
         method: "qi_sun_newton".into(),
         tol: 1e-12,
         eig_floor: 0.0,
+        display: Some(dir.path().join("shown.npy")),
     })
     .unwrap();
     let x: ndarray::Array2<f64> = ndarray_npy::read_npy(&output).unwrap();
@@ -375,6 +388,7 @@ fn cli_repair_sample_and_inspect() {
         method: "qi_sun_newton".into(),
         tol: 1e-12,
         eig_floor: 0.0,
+        display: None,
     })
     .unwrap_err()
     .to_string();

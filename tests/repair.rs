@@ -137,3 +137,30 @@ fn non_square_and_nan_inputs_are_errors() {
     let e = nearest_correlation(b.view(), &NearestParams::default()).unwrap_err();
     assert!(e.to_string().contains("NaN"), "{e}");
 }
+
+#[test]
+fn newton_failure_falls_back_to_higham_dykstra() {
+    // One Newton iteration cannot reach 1e-12 on this input: the fallback must take over.
+    let (_, input, expected, _) = cases().into_iter().find(|c| c.0 == "uniform_50").unwrap();
+    let params = NearestParams {
+        max_iter: 1,
+        tol: 1e-11,
+        ..Default::default()
+    };
+    let (x, d) = nearest_correlation(input.view(), &params).unwrap();
+    assert!(
+        d.fell_back && d.method == RepairMethod::HighamDykstra,
+        "{d:?}"
+    );
+    assert!(max_abs_diff(&x, &expected) <= 1e-8);
+    // Neither method within budget: a clear error.
+    let params = NearestParams {
+        max_iter: 1,
+        higham_max_iter: 3,
+        ..Default::default()
+    };
+    let e = nearest_correlation(input.view(), &params)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no convergence"), "{e}");
+}
