@@ -197,3 +197,10 @@ fn check_served(init: &Path, trained: &Path) {
         check_valid(&trained.allocate(&est, &CTX).unwrap(), 12);
     }
 }
+
+#[test]
+fn all_selector_leaves_out_learned_methods() {
+    let all = alloc::resolve(&["all".into()]).unwrap();
+    assert!(!all.contains(&"DHRP") && all.contains(&"HRP"));
+    assert_eq!(alloc::resolve(&["learned".into()]).unwrap(), vec!["DHRP"]);
+}

@@ -271,14 +271,19 @@ pub fn registry() -> Vec<MethodInfo> {
 }
 
 /// Resolves spec method selectors to registered names: an exact name, a family
-/// (`asrp:seriation`), `<prefix>:all` (`asrp:all`, `baseline:all`) or `all`.
+/// (`asrp:seriation`), `<prefix>:all` (`asrp:all`, `baseline:all`) or `all` (every
+/// method except the `learned` family, e.g. DHRP, whose model fixes n).
 /// Unknown names give an error listing what is valid.
 pub fn resolve(selectors: &[String]) -> Result<Vec<&'static str>, String> {
     let reg = registry();
     let mut out: Vec<&'static str> = Vec::new();
     for sel in selectors {
         let matched: Vec<&'static str> = if sel == "all" {
-            reg.iter().map(|m| m.name).collect()
+            // Learned methods need a model trained for the study's n: name them explicitly.
+            reg.iter()
+                .filter(|m| m.family != "learned")
+                .map(|m| m.name)
+                .collect()
         } else if let Some(pre) = sel.strip_suffix(":all") {
             reg.iter()
                 .filter(|m| {
