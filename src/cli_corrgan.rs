@@ -220,9 +220,13 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), Error> {
 /// `corrmc inspect`: stylized facts of sources or banks.
 #[derive(clap::Args, Debug, Clone)]
 pub struct InspectArgs {
-    /// Sources to inspect: a bank file (.h5) or `corrgan` (sampled on the fly).
+    /// Sources to inspect: `corrgan`, `uniform`, `block` (sampled on the fly), a bank file
+    /// (.h5), or an experiment spec (.toml: its correlation source).
     #[arg(required = true)]
     pub targets: Vec<String>,
+    /// Dimension for `uniform` and `block`.
+    #[arg(long, default_value_t = 50)]
+    pub assets: usize,
     /// Matrices to sample for on-the-fly sources.
     #[arg(long, default_value_t = 500)]
     pub count: usize,
@@ -234,6 +238,39 @@ pub struct InspectArgs {
 }
 
 /// Matrices of one inspect target.
+/// `count` matrices from the uniform (LKJ, η = 1) or default block source of
+/// dimension `n`, or from the correlation source of an experiment spec.
+fn source_matrices(
+    target: &str,
+    n: usize,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<Array2<f64>>, Error> {
+    let (source, seed): (Box<dyn crate::corr::CorrSource>, u64) = match target {
+        "uniform" => (
+            Box::new(crate::corr::onion::Onion::new(n, 1.0).map_err(Error::Other)?),
+            seed,
+        ),
+        "block" => {
+            let p = crate::corr::block::BlockParams {
+                n,
+                ..Default::default()
+            };
+            let m = crate::corr::block::BlockModel::new(p)
+                .map_err(|(k, m)| Error::Other(format!("block {k}: {m}")))?;
+            (Box::new(m), seed)
+        }
+        spec => {
+            let s = crate::spec::Spec::from_file(Path::new(spec))?;
+            (s.build_source()?, s.raw.seed)
+        }
+    };
+    (0..count as u64)
+        .into_par_iter()
+        .map(|t| source.sample(seed, t).map(|x| x.corr))
+        .collect()
+}
+
 pub fn inspect_matrices(
     target: &str,
     count: usize,
@@ -269,7 +306,11 @@ pub fn inspect_matrices(
 pub fn run_inspect(args: &InspectArgs) -> Result<(), Error> {
     let mut summaries = Vec::new();
     for target in &args.targets {
-        let mats = inspect_matrices(target, args.count, &args.generator)?;
+        let mats = if matches!(target.as_str(), "uniform" | "block") || target.ends_with(".toml") {
+            source_matrices(target, args.assets, args.count, args.generator.seed)?
+        } else {
+            inspect_matrices(target, args.count, &args.generator)?
+        };
         let n = mats.first().map_or(0, |m| m.nrows());
         let facts: Vec<_> = mats.par_iter().map(|m| matrix_facts(m.view())).collect();
         summaries.push(summarize(target, n, &facts));

@@ -256,7 +256,8 @@ pub fn summarize(label: &str, n: usize, facts: &[MatrixFacts]) -> FactsSummary {
 pub fn render_table(summaries: &[FactsSummary]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let w = 26;
+    // Wide enough for "16.230 ± 1.523 [14.000, 19.000]" plus a gap.
+    let w = 34;
     let _ = write!(s, "{:<34}", "stylized fact");
     for x in summaries {
         let _ = write!(
