@@ -188,3 +188,27 @@ fn tiny_training_on_returns_csv_rolling_windows() {
     assert_eq!(r["data"]["matrices"], 69);
     check_served(&out.join("generator_8d.onnx"));
 }
+
+#[test]
+fn script_forward_reproduces_the_pretrained_50d_generator() {
+    // The committed generator's weights in the script's numpy forward vs onnxruntime on the
+    // file (itself checked against TensorFlow to 4.2e-6): same architecture and TF "same"
+    // Conv2DTranspose semantics (incl. stride 5 with a 3x3 kernel) as the training pipeline.
+    let o = Command::new(python())
+        .arg(root().join("models/corrgan/train_corrgan.py"))
+        .arg("--config")
+        .arg(root().join("models/corrgan/config.toml"))
+        .arg("--check-pretrained")
+        .arg(root().join("models/corrgan/generator_50d.onnx"))
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "check failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(r["numpy_vs_onnxruntime"].as_f64().unwrap() <= 1e-5, "{r}");
+}

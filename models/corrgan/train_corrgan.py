@@ -130,6 +130,7 @@ def init_params(cfg, rng):
         "ct1": glorot((k, k, c0, c1), k * k * c0, k * k * c1),
         "ct2": glorot((k, k, c1, c2), k * k * c1, k * k * c2),
         "ct3": glorot((k, k, c2, 1), k * k * c2, k * k),
+        "ct3_b": onp.zeros(1),  # the last layer has a bias (Keras default; no BN after it)
     }
     for name, c in (("bn0", s0 * s0 * c0), ("bn1", c1), ("bn2", c2)):
         g[name + "_g"] = onp.ones(c)
@@ -186,7 +187,7 @@ def gen_forward(g, z, cfg, stats=None):
     h = np.transpose(np.reshape(h, (-1, c0, s0, s0)), (0, 2, 3, 1))  # NCHW order of the dense units
     h = leaky(bn(conv_t(h, g["ct1"], sa), "bn1", (0, 1, 2)))
     h = leaky(bn(conv_t(h, g["ct2"], sb), "bn2", (0, 1, 2)))
-    return np.tanh(conv_t(h, g["ct3"], 1))[..., 0]  # [N, n, n]
+    return np.tanh(conv_t(h, g["ct3"], 1) + g["ct3_b"])[..., 0]  # [N, n, n]
 
 
 def population_stats(g, cfg, z):
@@ -213,7 +214,7 @@ def fold(g, st):
         scale = g[bn + "_g"] / onp.sqrt(var + BN_EPS)
         f[layer] = g[layer] * scale  # last axis = output units/channels
         f[layer + "_b"] = g[bn + "_b"] - mu * scale
-    f["ct3"] = g["ct3"]
+    f["ct3"], f["ct3_b"] = g["ct3"], g["ct3_b"]
     return f
 
 
@@ -223,7 +224,7 @@ def folded_forward(f, z, cfg):
     h = onp.transpose(onp.reshape(h, (-1, c0, s0, s0)), (0, 2, 3, 1))
     h = leaky(conv_t(h, f["ct1"], sa) + f["ct1_b"])
     h = leaky(conv_t(h, f["ct2"], sb) + f["ct2_b"])
-    return onp.tanh(conv_t(h, f["ct3"], 1))[..., 0]
+    return onp.tanh(conv_t(h, f["ct3"], 1) + f["ct3_b"])[..., 0]
 
 
 def disc_forward(d, x):
@@ -323,6 +324,7 @@ def to_onnx(f, cfg, path):
         inits.append(numpy_helper.from_array(f[name].transpose(2, 3, 0, 1).astype(F), name + "_w"))
     inits.append(numpy_helper.from_array(f["ct1_b"].astype(F), "ct1_b"))
     inits.append(numpy_helper.from_array(f["ct2_b"].astype(F), "ct2_b"))
+    inits.append(numpy_helper.from_array(f["ct3_b"].astype(F), "ct3_b"))
     mk = helper.make_node
     nodes = [
         mk("Gemm", ["noise", "dense_w", "dense_b"], ["h0"]),
@@ -332,7 +334,7 @@ def to_onnx(f, cfg, path):
         mk("LeakyRelu", ["h1"], ["a1"], alpha=LEAK),
         mk("ConvTranspose", ["a1", "ct2_w", "ct2_b"], ["h2"], **conv_t_attrs(k, sb)),
         mk("LeakyRelu", ["h2"], ["a2"], alpha=LEAK),
-        mk("ConvTranspose", ["a2", "ct3_w"], ["h3"], **conv_t_attrs(k, 1)),
+        mk("ConvTranspose", ["a2", "ct3_w", "ct3_b"], ["h3"], **conv_t_attrs(k, 1)),
         mk("Tanh", ["h3"], ["t3"]),
         mk("Squeeze", ["t3", "squeeze_axes"], ["corr"]),
     ]
@@ -350,13 +352,39 @@ def to_onnx(f, cfg, path):
     return sorted({nd.op_type for nd in nodes})
 
 
+def check_pretrained(path, cfg_path):
+    """The pretrained generator's weights in this script's (folded) forward vs onnxruntime on
+    its ONNX file: checks the architecture and the TF 'same' Conv2DTranspose semantics here."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    with open(cfg_path, "rb") as fh:
+        cfg = tomllib.load(fh)
+    W = {i.name: numpy_helper.to_array(i).astype(onp.float64) for i in onnx.load(path).graph.initializer}
+    f = {"dense": W["dense_w_1"], "dense_b": W["dense_b_1"]}
+    for j, name in enumerate(("ct1", "ct2", "ct3"), 1):
+        f[name] = W[f"deconv_w_{j}"].transpose(2, 3, 0, 1)
+        f[name + "_b"] = W[f"deconv_b_{j}"]
+    z = onp.random.default_rng(0).standard_normal((8, int(cfg["model"].get("latent", 100))))
+    ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"noise": z.astype(onp.float32)})[0]
+    diff = float(onp.abs(folded_forward(f, z, cfg) - ref).max())
+    print(json.dumps({"pretrained": path, "numpy_vs_onnxruntime": diff}))
+    assert diff <= ONNX_TOL, diff
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
     ap.add_argument("--data", help="returns CSV or .npy stack [M, n, n] of correlation matrices")
     ap.add_argument("--synthetic", type=int, metavar="M", help="instead of --data: M block-model matrices")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--check-pretrained", metavar="ONNX", help="only check this script's forward on a pretrained generator (--config of its size)")
     a = ap.parse_args()
+    if a.check_pretrained:
+        return check_pretrained(a.check_pretrained, a.config)
+    if not a.out:
+        sys.exit("give --out")
     with open(a.config, "rb") as fh:
         cfg = tomllib.load(fh)
     n, s0, strides, k, widths, latent = geometry(cfg)
