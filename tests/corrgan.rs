@@ -412,10 +412,21 @@ fn cli_repair_sample_and_inspect() {
     .unwrap();
     assert_eq!(Bank::open(&bank).unwrap().len(), 20);
     run_inspect(&InspectArgs {
-        targets: vec![bank.display().to_string()],
+        targets: vec![bank.display().to_string(), "uniform".into(), "block".into()],
+        assets: 20,
         count: 20,
+        json: false,
+        generator: generator.clone(),
+    })
+    .unwrap();
+    let e = run_inspect(&InspectArgs {
+        targets: vec!["no-such-bank.h5".into()],
+        assets: 20,
+        count: 5,
         json: false,
         generator,
     })
-    .unwrap();
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no-such-bank.h5"), "{e}");
 }
