@@ -246,3 +246,38 @@ fn candidates_are_listed_in_tie_breaking_order() {
         assert!(alloc::build(&format!("HRP_hcs_{c}")).is_some(), "{c}");
     }
 }
+
+/// Inside a study the branch-and-bound variants run with `STUDY_BB_CONTROL`
+/// (R's phase 1 costs about a second per call at n = 50): the order equals the
+/// seriation method's with exactly those controls, and a spec control overrides.
+#[test]
+fn bb_variants_use_study_defaults() {
+    let cov = block_cov(30, 2);
+    let est = Estimate::new(cov);
+    let d = est.dist().unwrap().clone();
+    for m in ["BBURCG", "BBWRCG"] {
+        let name = format!("HRP_ser_{m}");
+        let mut c = Control::new();
+        for (k, v) in asrp::STUDY_BB_CONTROL {
+            c = c.with(k, v);
+        }
+        let expected = corrmc::seriation::seriate_with(m, d.view(), &mut CTX.rng(&name), &c)
+            .unwrap()
+            .order;
+        let (order, exact) = asrp::variant(&name, Control::default())
+            .unwrap()
+            .order(&est, &CTX)
+            .unwrap();
+        assert_eq!(order, expected, "{name}");
+        assert_eq!(
+            exact, 0.0,
+            "{name}: 1e5 work units cannot prove optimality at n = 30"
+        );
+        // A spec control replaces that key only; a tiny budget still returns a permutation.
+        let v = asrp::variant(&name, Control::new().with("max_nodes", 10)).unwrap();
+        let (o, _) = v.order(&est, &CTX).unwrap();
+        let mut sorted = o.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..30).collect::<Vec<_>>());
+    }
+}
