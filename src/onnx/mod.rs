@@ -54,6 +54,29 @@ pub struct ModelContract {
     pub dim: usize,
 }
 
+impl ModelContract {
+    /// Checks that `noise` has the model's latent width (both backends call this).
+    pub fn check_noise(&self, path: &Path, noise: &Array2<f32>) -> Result<(), Error> {
+        let latent = noise.ncols();
+        if latent != self.latent_dim {
+            return Err(model_err(
+                path,
+                "noise",
+                format!("has {latent} columns, model wants {}", self.latent_dim),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A model error naming the file and what was wrong.
+pub(crate) fn model_err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Model {
+        path: path.to_path_buf(),
+        message: format!("{what}: {e}"),
+    }
+}
+
 /// A loaded generator.
 pub trait Generator: Send + Sync {
     fn backend(&self) -> Backend;

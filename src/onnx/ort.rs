@@ -68,12 +68,7 @@ pub struct OrtGenerator {
     pool: Mutex<Vec<Session>>,
 }
 
-fn model_err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model {
-        path: path.to_path_buf(),
-        message: format!("{what}: {e}"),
-    }
-}
+use super::model_err;
 
 fn outlet_dims(t: &ValueType) -> Option<Vec<Option<i64>>> {
     match t {
@@ -148,16 +143,7 @@ impl Generator for OrtGenerator {
     fn generate(&self, noise: &Array2<f32>) -> Result<Array3<f32>, Error> {
         let (rows, latent) = noise.dim();
         let n = self.contract.dim;
-        if latent != self.contract.latent_dim {
-            return Err(model_err(
-                &self.path,
-                "noise",
-                format!(
-                    "has {latent} columns, model wants {}",
-                    self.contract.latent_dim
-                ),
-            ));
-        }
+        self.contract.check_noise(&self.path, noise)?;
         let taken = self.pool.lock().unwrap().pop();
         let mut session = match taken {
             Some(s) => s,

@@ -17,12 +17,7 @@ pub struct TractGenerator {
     plan: Arc<TypedRunnableModel>,
 }
 
-fn model_err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model {
-        path: path.to_path_buf(),
-        message: format!("{what}: {e}"),
-    }
-}
+use super::model_err;
 
 fn dims(shape: &tract_onnx::tract_hir::infer::ShapeFactoid) -> Vec<Option<i64>> {
     shape
@@ -131,16 +126,7 @@ impl Generator for TractGenerator {
     fn generate(&self, noise: &Array2<f32>) -> Result<Array3<f32>, Error> {
         let (rows, latent) = noise.dim();
         let n = self.contract.dim;
-        if latent != self.contract.latent_dim {
-            return Err(model_err(
-                &self.path,
-                "noise",
-                format!(
-                    "has {latent} columns, model wants {}",
-                    self.contract.latent_dim
-                ),
-            ));
-        }
+        self.contract.check_noise(&self.path, noise)?;
         let noise = noise.as_standard_layout();
         let flat = noise.as_slice().unwrap();
         let mut out = Array3::<f32>::zeros((rows, n, n));
