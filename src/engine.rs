@@ -1,21 +1,32 @@
-//! The Monte Carlo loop: rayon-parallel over trials, streamed to HDF5 in chunks.
+//! The Monte Carlo loop: rayon-parallel over the trials of a work unit, units
+//! checkpointed to HDF5 one by one (see [`crate::checkpoint`]).
 //!
 //! Reproducibility: trial *i* draws only from streams keyed by (seed, i) (see
-//! [`crate::rng`]), every kernel is sequential inside a trial, and chunks are
-//! written in trial order, so the metric datasets are bit-identical for any
-//! thread count or chunk size.
+//! [`crate::rng`]) and every kernel is sequential inside a trial, so the datasets
+//! are bit-identical for any thread count, chunk size, interruption and resume,
+//! and each sweep point equals a standalone run of its resolved spec.
 
 use crate::Error;
 use crate::alloc::{self, Allocator, Context, Estimate};
+use crate::checkpoint::{Fingerprint, UnitRows, unit_count, unit_trials};
 use crate::corr::{CorrSample, CorrSource};
 use crate::error::MethodError;
 use crate::metrics::{N_METRICS, measure};
-use crate::output::{Header, RunInfo, TrialResult, Writer};
+use crate::output::{
+    Header, PointWriter, ResultFile, RunInfo, TrialResult, h5err, num_attr, partial_path,
+    set_num_attr, set_str_attr, str_attr,
+};
 use crate::simulate::simulate;
 use crate::spec::Spec;
+use crate::stop;
+use crate::sweep::Study;
+use hdf5::types::VarLenUnicode;
 use ndarray::Array1;
 use rayon::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Command-line overrides of a run.
@@ -139,29 +150,206 @@ pub fn build_allocators(spec: &Spec) -> Result<Vec<Box<dyn Allocator>>, Error> {
         .collect()
 }
 
-/// Runs a study and writes its result file.
+/// How a run shows progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProgressMode {
+    #[default]
+    Hidden,
+    /// A progress bar (for a terminal).
+    Bar,
+    /// A line on stderr every ~10 s or 5 % (for batch logs).
+    Lines,
+}
+
+/// Options of [`run_study`].
+#[derive(Clone, Debug, Default)]
+pub struct StudyOptions {
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Output path (default: the study's `output`).
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file or discard an interrupted run's `.partial`.
+    pub overwrite: bool,
+    /// Continue an interrupted run from its `.partial` (a fresh run if there is none).
+    pub resume: bool,
+    /// Run even if the estimated memory or output size exceeds what the machine has.
+    pub force: bool,
+    pub progress: ProgressMode,
+    /// Override every point's `trials`.
+    pub trials: Option<u64>,
+    /// Stop gracefully on SIGINT/SIGTERM (the CLI); a library caller may leave it off.
+    pub handle_signals: bool,
+    /// Compute at most this many units in this invocation, then stop like a graceful
+    /// stop (the file stays resumable). For time-boxed jobs and tests.
+    pub max_units: Option<u64>,
+}
+
+/// What a (possibly interrupted) study run reports.
+#[derive(Clone, Debug)]
+pub struct StudyReport {
+    /// The final file if complete, else the `.partial`.
+    pub output: PathBuf,
+    pub complete: bool,
+    /// The signal that stopped the run, if one did.
+    pub stopped_by: Option<i32>,
+    pub trials: u64,
+    /// Trials in units marked done (safe on disk).
+    pub trials_done: u64,
+    pub units: u64,
+    pub units_done: u64,
+    /// Units kept from an earlier run (verified by checksum).
+    pub units_kept: u64,
+    /// Units marked done whose checksum failed (recomputed).
+    pub units_corrupt: u64,
+    pub threads: usize,
+    pub elapsed_s: f64,
+    /// Per-method failures recorded in `/errors` (over the units done).
+    pub failures: usize,
+}
+
+/// Runs a study and writes its result file (legacy entry point: no resume, no
+/// signal handling; an interruption is an error).
 pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunReport, Error> {
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(Error::Other("--threads must be at least 1".into()));
+    let study = Study::single(spec.clone());
+    let r = run_study(
+        &study,
+        &StudyOptions {
+            threads: opts.threads,
+            output: opts.output.clone(),
+            overwrite: opts.overwrite,
+            progress: if opts.progress {
+                ProgressMode::Bar
+            } else {
+                ProgressMode::Hidden
+            },
+            trials: opts.trials,
+            ..Default::default()
+        },
+    )?;
+    if !r.complete {
+        return Err(Error::Other(format!(
+            "run stopped after {} of {} trials; {} is resumable",
+            r.trials_done,
+            r.trials,
+            r.output.display()
+        )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
-    let trials = opts.trials.unwrap_or(spec.raw.trials);
-    let source = spec.build_source()?;
-    let allocators = build_allocators(spec)?;
-    let output = opts.output.clone().unwrap_or_else(|| spec.output.clone());
-    let describe = source.describe();
-    let notes: Vec<(String, String)> = allocators
-        .iter()
-        .filter_map(|a| a.note_description().map(|d| (a.name().to_string(), d)))
-        .collect();
-    let diagnostics = source.diagnostics();
-    let header = Header {
+    Ok(RunReport {
+        output: r.output,
+        trials: r.trials,
+        threads: r.threads,
+        elapsed_s: r.elapsed_s,
+        failures: r.failures,
+    })
+}
+
+/// The fingerprint this run would give the study.
+pub fn fingerprint(study: &Study, trials: Option<u64>) -> Fingerprint {
+    Fingerprint::of(
+        &study.text,
+        study
+            .points
+            .iter()
+            .map(|p| trials.unwrap_or(p.spec.raw.trials))
+            .collect(),
+        study
+            .points
+            .iter()
+            .map(|p| p.spec.chunk_trials as u64)
+            .collect(),
+    )
+}
+
+/// The fingerprint stored in a result file (plain or sweep).
+pub fn stored_fingerprint(file: &hdf5::File, path: &Path) -> Result<Fingerprint, Error> {
+    let e = |err: hdf5::Error| {
+        Error::io(
+            path,
+            format!("not a resumable corrmc result file (missing study attributes: {err})"),
+        )
+    };
+    let mut trials = Vec::new();
+    let mut chunks = Vec::new();
+    for g in point_groups(file).map_err(e)? {
+        trials.push(num_attr::<u64>(&g, "trials").map_err(e)?);
+        chunks.push(num_attr::<u64>(&g, "chunk_trials").map_err(e)?);
+    }
+    Ok(Fingerprint {
+        spec: str_attr(file, "spec").map_err(e)?,
+        corrmc_version: str_attr(file, "corrmc_version").map_err(e)?,
+        git_revision: str_attr(file, "git_revision").map_err(e)?,
+        trials,
+        chunk_trials: chunks,
+    })
+}
+
+/// The groups holding the single-run layout: the root, or `/points/<k>` in order.
+pub fn point_groups(file: &hdf5::File) -> hdf5::Result<Vec<hdf5::Group>> {
+    if file.link_exists("points") {
+        let n: u64 = num_attr(file, "points")?;
+        (0..n).map(|k| file.group(&format!("points/{k}"))).collect()
+    } else {
+        Ok(vec![(**file).clone()])
+    }
+}
+
+fn check_fingerprint(file: &hdf5::File, path: &Path, want: &Fingerprint) -> Result<(), Error> {
+    let have = stored_fingerprint(file, path)?;
+    if let Some(diff) = want.difference(&have) {
+        let name = str_attr(file, "name").unwrap_or_default();
+        let origin = str_attr(file, "spec_origin").unwrap_or_default();
+        return Err(Error::io(
+            path,
+            format!(
+                "refusing to resume: this file belongs to another study ('{name}' from {origin}): \
+                 {diff}. Pass --overwrite to discard it and start again, or --output to write elsewhere"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+struct PointRun {
+    source: Box<dyn CorrSource>,
+    allocators: Vec<Box<dyn Allocator>>,
+}
+
+fn prepare(spec: &Spec) -> Result<PointRun, Error> {
+    Ok(PointRun {
+        source: spec.build_source()?,
+        allocators: build_allocators(spec)?,
+    })
+}
+
+/// What the file records about a point's source and methods (checked by
+/// building them, before any file is created).
+struct PointInfo {
+    describe: String,
+    diagnostics: Vec<crate::corr::Diagnostic>,
+    notes: Vec<(String, String)>,
+}
+
+fn point_info(spec: &Spec) -> Result<PointInfo, Error> {
+    let pr = prepare(spec)?;
+    Ok(PointInfo {
+        describe: pr.source.describe(),
+        diagnostics: pr.source.diagnostics(),
+        notes: pr
+            .allocators
+            .iter()
+            .filter_map(|a| a.note_description().map(|d| (a.name().to_string(), d)))
+            .collect(),
+    })
+}
+
+fn header<'a>(
+    spec: &'a Spec,
+    trials: u64,
+    describe: &'a str,
+    diagnostics: &'a [crate::corr::Diagnostic],
+    notes: &'a [(String, String)],
+) -> Header<'a> {
+    Header {
         spec_text: &spec.text,
         spec_origin: &spec.origin,
         name: &spec.raw.name,
@@ -169,66 +357,434 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunReport, Error> {
         trials,
         assets: spec.raw.assets,
         annualization: spec.raw.annualization,
-        source: &describe,
+        source: describe,
         methods: &spec.methods,
-        diagnostics: &diagnostics,
-        notes: &notes,
+        diagnostics,
+        notes,
         store_weights: spec.raw.store_weights,
         chunk_trials: spec.chunk_trials,
-    };
-    let mut writer = Writer::create(&output, &header, opts.overwrite)?;
-    let bar = if opts.progress {
-        let pb = indicatif::ProgressBar::with_draw_target(
-            Some(trials),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials  {per_sec}  ETA {eta}",
-            )
-            .unwrap(),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let started = Instant::now();
-    let mut failures = 0;
-    let chunk = spec.chunk_trials as u64;
-    let mut start = 0u64;
-    while start < trials {
-        let end = (start + chunk).min(trials);
-        let results: Result<Vec<TrialResult>, Error> = pool.install(|| {
-            let samples = sample_range(source.as_ref(), spec.raw.seed, start..end)?;
-            samples
-                .into_par_iter()
-                .enumerate()
-                .map(|(k, s)| {
-                    let r = run_trial(
-                        spec,
-                        &allocators,
-                        start + k as u64,
-                        s,
-                        spec.raw.store_weights,
-                    );
-                    bar.inc(1);
-                    r
-                })
-                .collect()
-        });
-        let results = results?;
-        failures += results.iter().map(|r| r.errors.len()).sum::<usize>();
-        writer.write_chunk(start as usize, &results)?;
-        start = end;
     }
-    bar.finish_and_clear();
+}
+
+fn strings(v: impl IntoIterator<Item = String>) -> ndarray::Array1<VarLenUnicode> {
+    v.into_iter()
+        .map(|s| VarLenUnicode::from_str(&s).unwrap())
+        .collect()
+}
+
+/// Creates the `.partial` with every point's datasets and the study attributes.
+fn create_file(
+    study: &Study,
+    infos: &[PointInfo],
+    output: &Path,
+    trials: Option<u64>,
+    overwrite: bool,
+    fp: &Fingerprint,
+) -> Result<(ResultFile, Vec<PointWriter>), Error> {
+    let rf = ResultFile::create(output, overwrite)?;
+    let path = rf.partial().to_path_buf();
+    let r = write_layout(study, infos, &rf, trials, fp);
+    match r {
+        Ok(w) => Ok((rf, w)),
+        Err(e) => {
+            // Nothing computed yet: do not leave a half-made file behind.
+            drop(rf);
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
+}
+
+fn write_layout(
+    study: &Study,
+    infos: &[PointInfo],
+    rf: &ResultFile,
+    trials: Option<u64>,
+    fp: &Fingerprint,
+) -> Result<Vec<PointWriter>, Error> {
+    let path = rf.partial().to_path_buf();
+    let e = h5err(&path);
+    let file = rf.file();
+    let mut writers = Vec::new();
+    if study.is_sweep() {
+        let root: &hdf5::Location = file;
+        set_str_attr(root, "corrmc_version", env!("CARGO_PKG_VERSION")).map_err(&e)?;
+        set_str_attr(root, "git_revision", env!("CORRMC_GIT_REV")).map_err(&e)?;
+        set_str_attr(root, "name", &study.name).map_err(&e)?;
+        set_str_attr(root, "spec", &study.text).map_err(&e)?;
+        set_str_attr(root, "spec_origin", &study.origin).map_err(&e)?;
+        set_num_attr(root, "points", study.points.len() as u64).map_err(&e)?;
+        set_num_attr(root, "complete", 0u8).map_err(&e)?;
+        let g = file.create_group("sweep").map_err(&e)?;
+        set_str_attr(
+            &g,
+            "description",
+            "keys: swept spec keys; values[point, key]: the point's value as JSON; \
+             spec[point]: the point's resolved spec (run alone, it gives /points/<k> bit for bit)",
+        )
+        .map_err(&e)?;
+        g.new_dataset_builder()
+            .with_data(&strings(study.keys.iter().cloned()))
+            .create("keys")
+            .map_err(&e)?;
+        let (p, k) = (study.points.len(), study.keys.len());
+        let values = strings(study.points.iter().flat_map(|pt| {
+            pt.values
+                .iter()
+                .map(|(_, v)| serde_json::to_string(v).unwrap_or_default())
+                .collect::<Vec<_>>()
+        }))
+        .into_shape_with_order((p, k))
+        .map_err(|err| Error::Other(format!("sweep values: {err}")))?;
+        g.new_dataset_builder()
+            .with_data(&values)
+            .create("values")
+            .map_err(&e)?;
+        g.new_dataset_builder()
+            .with_data(&strings(study.points.iter().map(|pt| pt.spec.text.clone())))
+            .create("spec")
+            .map_err(&e)?;
+        file.create_group("points").map_err(&e)?;
+    }
+    set_str_attr(file, "fingerprint", &fp.digest()).map_err(&e)?;
+    for (k, (pt, info)) in study.points.iter().zip(infos).enumerate() {
+        let spec = &pt.spec;
+        let t = trials.unwrap_or(spec.raw.trials);
+        let h = header(spec, t, &info.describe, &info.diagnostics, &info.notes);
+        let group = if study.is_sweep() {
+            file.create_group(&format!("points/{k}")).map_err(&e)?
+        } else {
+            (**file).clone()
+        };
+        writers.push(PointWriter::create(&group, &h, &path)?);
+    }
+    file.flush().map_err(&e)?;
+    Ok(writers)
+}
+
+/// Reopens a `.partial` after checking that it belongs to this study.
+fn open_file(
+    study: &Study,
+    infos: &[PointInfo],
+    output: &Path,
+    fp: &Fingerprint,
+) -> Result<(ResultFile, Vec<PointWriter>), Error> {
+    let rf = ResultFile::open_partial(output)?;
+    let path = rf.partial().to_path_buf();
+    check_fingerprint(rf.file(), &path, fp)?;
+    let groups = point_groups(rf.file()).map_err(h5err(&path))?;
+    let mut writers = Vec::new();
+    if groups.len() != study.points.len() {
+        return Err(Error::io(
+            &path,
+            "the file's grid points do not match the spec",
+        ));
+    }
+    for (info, g) in infos.iter().zip(&groups) {
+        let names: Vec<&str> = info.diagnostics.iter().map(|d| d.name).collect();
+        writers.push(PointWriter::open(g, &path, &names)?);
+    }
+    Ok((rf, writers))
+}
+
+/// Progress for a terminal (bar) or a batch log (a line every ~10 s or 5 %).
+struct Progress {
+    mode: ProgressMode,
+    bar: indicatif::ProgressBar,
+    total: u64,
+    base: u64,
+    units: u64,
+    done: AtomicU64,
+    units_done: AtomicU64,
+    started: Instant,
+    last: Mutex<(Instant, u64)>,
+}
+
+impl Progress {
+    fn new(mode: ProgressMode, total: u64, base: u64, units: u64, units_done: u64) -> Progress {
+        let bar = if mode == ProgressMode::Bar {
+            let pb = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials  {per_sec}  ETA {eta}",
+                )
+                .unwrap(),
+            );
+            pb.set_position(base);
+            pb
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Progress {
+            mode,
+            bar,
+            total,
+            base,
+            units,
+            done: AtomicU64::new(base),
+            units_done: AtomicU64::new(units_done),
+            started: Instant::now(),
+            last: Mutex::new((Instant::now(), base)),
+        }
+    }
+
+    fn trial(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.inc(1);
+        if self.mode == ProgressMode::Lines {
+            let mut last = self.last.lock().unwrap();
+            let step = (self.total / 20).max(1);
+            if last.0.elapsed().as_secs_f64() >= 10.0 || done >= last.1 + step {
+                *last = (Instant::now(), done);
+                drop(last);
+                self.line(done);
+            }
+        }
+    }
+
+    fn unit(&self) {
+        self.units_done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn line(&self, done: u64) {
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = (done - self.base) as f64 / secs.max(1e-9);
+        let eta = if rate > 0.0 {
+            format_duration((self.total - done) as f64 / rate)
+        } else {
+            "?".into()
+        };
+        eprintln!(
+            "corrmc: {done}/{} trials ({}/{} units done), {rate:.1} trials/s, ETA {eta}",
+            self.total,
+            self.units_done.load(Ordering::Relaxed),
+            self.units
+        );
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `3h04m`, `5m10s`, `42s`.
+pub fn format_duration(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Runs (or resumes) a study: one result file, every unit checkpointed.
+pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Error> {
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Error::Other("--threads must be at least 1".into()));
+    }
+    if opts.resume && opts.overwrite {
+        return Err(Error::Other(
+            "--resume and --overwrite contradict each other: --resume continues the interrupted run, \
+             --overwrite discards it; pass one"
+                .into(),
+        ));
+    }
+    if opts.trials == Some(0) {
+        return Err(Error::Other("--trials must be at least 1".into()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
+    let output = opts.output.clone().unwrap_or_else(|| study.output.clone());
+    let fp = fingerprint(study, opts.trials);
+    let point_trials: Vec<u64> = fp.trials.clone();
+    let total: u64 = point_trials.iter().sum();
+    let units_total: u64 = study
+        .points
+        .iter()
+        .zip(&point_trials)
+        .map(|(p, &t)| unit_count(t, p.spec.chunk_trials as u64))
+        .sum();
+    let partial = partial_path(&output);
+    if opts.resume && output.exists() && !partial.exists() {
+        // Re-running a finished job with --resume is a no-op (e.g. a requeued batch task).
+        let f = hdf5::File::open(&output)
+            .map_err(|err| Error::io(&output, format!("cannot open: {err}")))?;
+        check_fingerprint(&f, &output, &fp)?;
+        let complete = num_attr::<u8>(&f, "complete").unwrap_or(0) == 1;
+        if !complete {
+            return Err(Error::io(
+                &output,
+                "exists but is not marked complete; pass --overwrite to start again",
+            ));
+        }
+        return Ok(StudyReport {
+            output,
+            complete: true,
+            stopped_by: None,
+            trials: total,
+            trials_done: total,
+            units: units_total,
+            units_done: units_total,
+            units_kept: units_total,
+            units_corrupt: 0,
+            threads,
+            elapsed_s: 0.0,
+            failures: 0,
+        });
+    }
+    if !opts.force {
+        crate::plan::check_resources(study, opts.trials, threads, &output)?;
+    }
+    let resuming = opts.resume && partial.exists();
+    if resuming && output.exists() {
+        return Err(Error::io(
+            &output,
+            "exists next to an interrupted run's .partial; move one of them away",
+        ));
+    }
+    // Build every point's source and methods now: a bad one fails before any file exists.
+    let infos = study
+        .points
+        .iter()
+        .map(|p| point_info(&p.spec))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let (rf, writers) = if resuming {
+        open_file(study, &infos, &output, &fp)?
+    } else {
+        create_file(study, &infos, &output, opts.trials, opts.overwrite, &fp)?
+    };
+    let path = rf.partial().to_path_buf();
+    // Which units are safely on disk.
+    let mut done: Vec<Vec<bool>> = Vec::new();
+    let (mut kept, mut corrupt, mut failures) = (0u64, 0u64, 0usize);
+    for w in &writers {
+        if resuming {
+            let (ok, bad, f) = w.verify()?;
+            kept += ok.iter().filter(|&&x| x).count() as u64;
+            corrupt += bad;
+            failures += f;
+            done.push(ok);
+        } else {
+            done.push(vec![false; w.units() as usize]);
+        }
+    }
+    let kept_trials: u64 = writers
+        .iter()
+        .zip(&done)
+        .map(|(w, d)| {
+            (0..w.units())
+                .filter(|&u| d[u as usize])
+                .map(|u| {
+                    let r = unit_trials(w.trials(), w.chunk_trials(), u);
+                    r.end - r.start
+                })
+                .sum::<u64>()
+        })
+        .sum();
+    let _guard = opts.handle_signals.then(stop::install);
+    let progress = Progress::new(opts.progress, total, kept_trials, units_total, kept);
+    let started = Instant::now();
+    let mut trials_done = kept_trials;
+    let mut units_done = kept;
+    let mut computed = 0u64;
+    let mut stopped_by = None;
+    let mut halted = false;
+    'points: for (k, (pt, w)) in study.points.iter().zip(&writers).enumerate() {
+        if done[k].iter().all(|&d| d) {
+            continue;
+        }
+        let spec = &pt.spec;
+        let pr = prepare(spec)?;
+        for u in 0..w.units() {
+            if done[k][u as usize] {
+                continue;
+            }
+            if let Some(s) = stop::requested().filter(|_| opts.handle_signals) {
+                stopped_by = Some(s);
+                break 'points;
+            }
+            if opts.max_units.is_some_and(|m| computed >= m) {
+                halted = true;
+                break 'points;
+            }
+            let r = unit_trials(w.trials(), w.chunk_trials(), u);
+            let results: Result<Vec<Option<TrialResult>>, Error> = pool.install(|| {
+                let samples = sample_range(pr.source.as_ref(), spec.raw.seed, r.clone())?;
+                samples
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        if opts.handle_signals && stop::requested().is_some() {
+                            return Ok(None);
+                        }
+                        let res = run_trial(
+                            spec,
+                            &pr.allocators,
+                            r.start + i as u64,
+                            s,
+                            spec.raw.store_weights,
+                        )?;
+                        progress.trial();
+                        Ok(Some(res))
+                    })
+                    .collect()
+            });
+            let Some(results) = results?.into_iter().collect::<Option<Vec<TrialResult>>>() else {
+                // Stopped mid-unit: abandon it (it is recomputed on resume).
+                stopped_by = stop::requested();
+                break 'points;
+            };
+            let rows = UnitRows::from_results(
+                r.start,
+                &results,
+                w.methods(),
+                w.assets(),
+                w.stores_weights(),
+                w.n_diagnostics(),
+            );
+            failures += rows.errors.len();
+            w.write_unit(u, &rows)?;
+            done[k][u as usize] = true;
+            trials_done += r.end - r.start;
+            units_done += 1;
+            computed += 1;
+            progress.unit();
+        }
+    }
+    progress.finish();
     let elapsed_s = started.elapsed().as_secs_f64();
-    let output = writer.finish(RunInfo { threads, elapsed_s })?;
-    Ok(RunReport {
-        output,
-        trials,
+    let mut report = StudyReport {
+        output: path.clone(),
+        complete: false,
+        stopped_by,
+        trials: total,
+        trials_done,
+        units: units_total,
+        units_done,
+        units_kept: kept,
+        units_corrupt: corrupt,
         threads,
         elapsed_s,
         failures,
-    })
+    };
+    if stopped_by.is_some() || halted {
+        rf.file().flush().map_err(h5err(&path))?;
+        return Ok(report);
+    }
+    for w in &writers {
+        w.finish()?;
+    }
+    report.output = rf.finish(RunInfo { threads, elapsed_s })?;
+    report.complete = true;
+    Ok(report)
 }

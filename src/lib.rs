@@ -8,6 +8,7 @@
 
 pub mod alloc;
 pub mod asrp;
+pub mod checkpoint;
 pub mod cli_corrgan;
 pub mod cluster;
 pub mod corr;
@@ -20,11 +21,14 @@ pub mod nearest;
 pub mod npy;
 pub mod onnx;
 pub mod output;
+pub mod plan;
 pub mod rng;
 pub mod seriation;
 pub mod simulate;
 pub mod spec;
+pub mod stop;
 pub mod summary;
+pub mod sweep;
 pub mod training;
 
 pub use error::{Error, MethodError, MethodErrorKind};

@@ -1,15 +1,17 @@
 //! The HDF5 result file (layout documented in README "Output layout").
 //!
-//! Results stream to `<output>.partial` chunk by chunk (memory stays flat in the
-//! number of trials); only a finished run is renamed to `<output>` and carries
-//! the root attribute `complete = 1`. An existing output is never overwritten
-//! unless asked, so results already written are never lost.
+//! Results stream to `<output>.partial` work unit by work unit (memory stays flat
+//! in the number of trials; see [`crate::checkpoint`]); only a finished run is
+//! renamed to `<output>` and carries the root attribute `complete = 1`. Neither an
+//! existing output nor an interrupted run's `.partial` is ever replaced unless
+//! asked, so results already written are never lost.
 
 use crate::Error;
+use crate::checkpoint::{ErrorRows, UnitRows};
 use crate::error::MethodError;
 use crate::metrics::{METRICS, N_METRICS};
 use hdf5::types::VarLenUnicode;
-use ndarray::{Array1, Array2, Array3, s};
+use ndarray::{Array1, s};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -28,12 +30,6 @@ pub struct TrialResult {
     pub notes: Vec<f64>,
     /// (method index, out-of-sample?, error).
     pub errors: Vec<(usize, bool, MethodError)>,
-}
-
-/// Run-level facts stored as root attributes.
-pub struct RunInfo {
-    pub threads: usize,
-    pub elapsed_s: f64,
 }
 
 pub(crate) fn h5err(path: &Path) -> impl Fn(hdf5::Error) -> Error + '_ {
@@ -64,23 +60,29 @@ fn strings(v: &[&str]) -> Array1<VarLenUnicode> {
     Array1::from_iter(v.iter().map(|s| VarLenUnicode::from_str(s).unwrap()))
 }
 
-/// Streaming writer of a result file.
-pub struct Writer {
-    file: Option<hdf5::File>,
-    partial: PathBuf,
-    path: PathBuf,
-    trials: usize,
-    methods: usize,
-    metrics: Vec<hdf5::Dataset>,
-    status: hdf5::Dataset,
-    status_oos: hdf5::Dataset,
-    method_info: hdf5::Dataset,
-    weights: Option<hdf5::Dataset>,
-    diagnostics: Vec<hdf5::Dataset>,
-    errors: Vec<(u64, usize, bool, MethodError)>,
+/// Writes a numeric attribute, replacing it if present.
+pub(crate) fn put_num_attr<T: hdf5::H5Type>(
+    loc: &hdf5::Location,
+    name: &str,
+    value: T,
+) -> hdf5::Result<()> {
+    if loc.attr(name).is_ok() {
+        loc.delete_attr(name)?;
+    }
+    set_num_attr(loc, name, value)
 }
 
-/// Header information of a result file.
+pub(crate) fn str_attr(loc: &hdf5::Location, name: &str) -> hdf5::Result<String> {
+    loc.attr(name)?
+        .read_scalar::<VarLenUnicode>()
+        .map(|s| s.as_str().to_string())
+}
+
+pub(crate) fn num_attr<T: hdf5::H5Type>(loc: &hdf5::Location, name: &str) -> hdf5::Result<T> {
+    loc.attr(name)?.read_scalar::<T>()
+}
+
+/// Header information of one grid point (for a plain run: of the file).
 pub struct Header<'a> {
     pub spec_text: &'a str,
     pub spec_origin: &'a str,
@@ -98,30 +100,34 @@ pub struct Header<'a> {
     pub chunk_trials: usize,
 }
 
-impl Writer {
-    /// Creates `<path>.partial` with every dataset sized for all trials (filled
-    /// with NaN / 255 until written). Fails before any computation if the path
-    /// exists (unless `overwrite`) or cannot be written.
-    pub fn create(path: &Path, h: &Header<'_>, overwrite: bool) -> Result<Writer, Error> {
-        if path.exists() && !overwrite {
-            return Err(Error::io(
-                path,
-                "output exists; pass --overwrite to replace it, or choose another --output",
-            ));
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(dir, format!("cannot create output directory: {e}")))?;
-        }
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let e = h5err(&partial);
-        let file = hdf5::File::create(&partial)
-            .map_err(|err| Error::io(&partial, format!("cannot create output file: {err}")))?;
+/// The datasets of one grid point: the single-run layout, in the file's root
+/// group for a plain run or in `/points/<k>/` for a sweep, plus `checkpoint/`
+/// (per-unit done flags, checksums and error rows).
+pub struct PointWriter {
+    group: hdf5::Group,
+    path: PathBuf,
+    trials: u64,
+    chunk: u64,
+    methods: usize,
+    assets: usize,
+    metrics: Vec<hdf5::Dataset>,
+    status: hdf5::Dataset,
+    status_oos: hdf5::Dataset,
+    method_info: hdf5::Dataset,
+    weights: Option<hdf5::Dataset>,
+    diagnostics: Vec<hdf5::Dataset>,
+    done: hdf5::Dataset,
+    checksum: hdf5::Dataset,
+}
+
+impl PointWriter {
+    /// Creates the point's datasets in `group` (filled with NaN / 255 until written)
+    /// and its attributes. `path` names the file in errors.
+    pub fn create(group: &hdf5::Group, h: &Header<'_>, path: &Path) -> Result<PointWriter, Error> {
+        let e = h5err(path);
         let (t, m) = (h.trials as usize, h.methods.len());
         let ct = h.chunk_trials.min(t).max(1);
-        let root: &hdf5::Location = &file;
+        let root: &hdf5::Location = group;
         set_str_attr(root, "corrmc_version", env!("CARGO_PKG_VERSION")).map_err(&e)?;
         set_str_attr(root, "git_revision", env!("CORRMC_GIT_REV")).map_err(&e)?;
         set_str_attr(root, "name", h.name).map_err(&e)?;
@@ -132,12 +138,14 @@ impl Writer {
         set_num_attr(root, "trials", h.trials).map_err(&e)?;
         set_num_attr(root, "assets", h.assets as u64).map_err(&e)?;
         set_num_attr(root, "annualization", h.annualization).map_err(&e)?;
+        set_num_attr(root, "chunk_trials", h.chunk_trials as u64).map_err(&e)?;
         set_num_attr(root, "complete", 0u8).map_err(&e)?;
-        file.new_dataset_builder()
+        group
+            .new_dataset_builder()
             .with_data(&strings(h.methods))
             .create("methods")
             .map_err(&e)?;
-        let g = file.create_group("metrics").map_err(&e)?;
+        let g = group.create_group("metrics").map_err(&e)?;
         let mut metrics = Vec::new();
         for (name, desc) in METRICS {
             let ds = g
@@ -160,7 +168,7 @@ impl Writer {
             .chain(std::iter::once("255=not run".to_string()))
             .collect();
         let mk_status = |name: &str, desc: &str| -> hdf5::Result<hdf5::Dataset> {
-            let ds = file
+            let ds = group
                 .new_dataset::<u8>()
                 .chunk((ct, m))
                 .deflate(4)
@@ -171,17 +179,17 @@ impl Writer {
             set_str_attr(&ds, "description", desc)?;
             Ok(ds)
         };
-        let status = mk_status(
+        mk_status(
             "status",
             "per trial and method: weights on the in-sample estimate",
         )
         .map_err(&e)?;
-        let status_oos = mk_status(
+        mk_status(
             "status_oos",
             "per trial and method: weights re-estimated out of sample (turnover)",
         )
         .map_err(&e)?;
-        let method_info = file
+        let method_info = group
             .new_dataset::<f64>()
             .chunk((ct, m))
             .deflate(4)
@@ -199,8 +207,8 @@ impl Writer {
             ),
         )
         .map_err(&e)?;
-        let weights = if h.store_weights {
-            let ds = file
+        if h.store_weights {
+            let ds = group
                 .new_dataset::<f64>()
                 .chunk((ct.min(64), m, h.assets))
                 .deflate(4)
@@ -214,13 +222,9 @@ impl Writer {
                 "[trial, method, asset] in-sample weights",
             )
             .map_err(&e)?;
-            Some(ds)
-        } else {
-            None
-        };
-        let mut diagnostics = Vec::new();
+        }
         if !h.diagnostics.is_empty() {
-            let g = file.create_group("source").map_err(&e)?;
+            let g = group.create_group("source").map_err(&e)?;
             for d in h.diagnostics {
                 let ds = g
                     .new_dataset::<f64>()
@@ -231,115 +235,412 @@ impl Writer {
                     .create(d.name)
                     .map_err(&e)?;
                 set_str_attr(&ds, "description", d.description).map_err(&e)?;
-                diagnostics.push(ds);
             }
         }
+        let units = crate::checkpoint::unit_count(h.trials, h.chunk_trials as u64) as usize;
+        let cp = group.create_group("checkpoint").map_err(&e)?;
+        set_str_attr(
+            &cp,
+            "description",
+            "work units of chunk_trials trials: done (1 = rows written and verified by checksum), \
+             checksum (FNV-1a 64 of the unit's rows), errors/<unit>/ (the unit's /errors rows)",
+        )
+        .map_err(&e)?;
+        let uc = units.clamp(1, 4096);
+        cp.new_dataset::<u8>()
+            .chunk(uc)
+            .fill_value(0u8)
+            .shape(units)
+            .create("done")
+            .map_err(&e)?;
+        cp.new_dataset::<u64>()
+            .chunk(uc)
+            .fill_value(0u64)
+            .shape(units)
+            .create("checksum")
+            .map_err(&e)?;
+        cp.create_group("errors").map_err(&e)?;
         drop(e);
-        Ok(Writer {
-            file: Some(file),
-            partial: partial.clone(),
+        let names: Vec<&str> = h.diagnostics.iter().map(|d| d.name).collect();
+        PointWriter::open(group, path, &names)
+    }
+
+    /// Opens the datasets of a point written by [`PointWriter::create`];
+    /// `diagnostics` names its source's diagnostics in order.
+    pub fn open(
+        group: &hdf5::Group,
+        path: &Path,
+        diagnostics: &[&str],
+    ) -> Result<PointWriter, Error> {
+        let e = |what: &str| {
+            let what = what.to_string();
+            move |err: hdf5::Error| {
+                Error::io(
+                    path,
+                    format!("not a corrmc checkpointed result ({what}: {err})"),
+                )
+            }
+        };
+        let trials: u64 = num_attr(group, "trials").map_err(e("attribute trials"))?;
+        let chunk: u64 = num_attr(group, "chunk_trials").map_err(e("attribute chunk_trials"))?;
+        let assets: u64 = num_attr(group, "assets").map_err(e("attribute assets"))?;
+        let metrics = METRICS
+            .iter()
+            .map(|(name, _)| group.dataset(&format!("metrics/{name}")))
+            .collect::<hdf5::Result<Vec<_>>>()
+            .map_err(e("metrics"))?;
+        let status = group.dataset("status").map_err(e("status"))?;
+        let methods = status.shape().get(1).copied().unwrap_or(0);
+        let weights = group
+            .link_exists("weights")
+            .then(|| group.dataset("weights"))
+            .transpose()
+            .map_err(e("weights"))?;
+        let diagnostics = diagnostics
+            .iter()
+            .map(|n| group.dataset(&format!("source/{n}")))
+            .collect::<hdf5::Result<Vec<_>>>()
+            .map_err(e("source"))?;
+        Ok(PointWriter {
+            group: group.clone(),
             path: path.to_path_buf(),
-            trials: t,
-            methods: m,
+            trials,
+            chunk,
+            methods,
+            assets: assets as usize,
             metrics,
+            status_oos: group.dataset("status_oos").map_err(e("status_oos"))?,
             status,
-            status_oos,
-            method_info,
+            method_info: group.dataset("method_info").map_err(e("method_info"))?,
             weights,
             diagnostics,
-            errors: Vec::new(),
+            done: group.dataset("checkpoint/done").map_err(e("checkpoint"))?,
+            checksum: group
+                .dataset("checkpoint/checksum")
+                .map_err(e("checkpoint"))?,
         })
     }
 
-    /// Writes trials `start .. start + results.len()`.
-    pub fn write_chunk(&mut self, start: usize, results: &[TrialResult]) -> Result<(), Error> {
-        let e = h5err(&self.partial);
-        let (k, m) = (results.len(), self.methods);
-        let end = start + k;
-        assert!(end <= self.trials);
-        for (j, ds) in self.metrics.iter().enumerate() {
-            let a = Array2::from_shape_fn((k, m), |(r, c)| results[r].metrics[c][j]);
-            ds.write_slice(&a, s![start..end, ..]).map_err(&e)?;
-        }
-        let st = Array2::from_shape_fn((k, m), |(r, c)| results[r].status[c]);
-        self.status
-            .write_slice(&st, s![start..end, ..])
-            .map_err(&e)?;
-        let st = Array2::from_shape_fn((k, m), |(r, c)| results[r].status_oos[c]);
-        self.status_oos
-            .write_slice(&st, s![start..end, ..])
-            .map_err(&e)?;
-        let a = Array2::from_shape_fn((k, m), |(r, c)| results[r].notes[c]);
-        self.method_info
-            .write_slice(&a, s![start..end, ..])
-            .map_err(&e)?;
-        if let Some(ds) = &self.weights {
-            let n = ds.shape()[2];
-            let a = Array3::from_shape_fn((k, m, n), |(r, c, i)| {
-                results[r].weights.as_ref().map_or(f64::NAN, |w| w[c][i])
-            });
-            ds.write_slice(&a, s![start..end, .., ..]).map_err(&e)?;
-        }
-        for (j, ds) in self.diagnostics.iter().enumerate() {
-            let a = Array1::from_iter(
-                results
-                    .iter()
-                    .map(|r| r.diagnostics.get(j).copied().unwrap_or(f64::NAN)),
-            );
-            ds.write_slice(&a, s![start..end]).map_err(&e)?;
-        }
-        for (r, res) in results.iter().enumerate() {
-            for (mi, oos, err) in &res.errors {
-                self.errors
-                    .push(((start + r) as u64, *mi, *oos, err.clone()));
-            }
-        }
-        // Flush so a crash later leaves every chunk written so far readable.
-        self.file.as_ref().unwrap().flush().map_err(&e)?;
-        Ok(())
+    pub fn trials(&self) -> u64 {
+        self.trials
+    }
+    pub fn chunk_trials(&self) -> u64 {
+        self.chunk
+    }
+    pub fn methods(&self) -> usize {
+        self.methods
+    }
+    pub fn assets(&self) -> usize {
+        self.assets
+    }
+    pub fn stores_weights(&self) -> bool {
+        self.weights.is_some()
+    }
+    pub fn n_diagnostics(&self) -> usize {
+        self.diagnostics.len()
+    }
+    pub fn units(&self) -> u64 {
+        crate::checkpoint::unit_count(self.trials, self.chunk)
     }
 
-    /// Writes the error table and run info, marks the file complete and moves it
-    /// to its final name.
-    pub fn finish(mut self, info: RunInfo) -> Result<PathBuf, Error> {
-        let file = self.file.take().unwrap();
-        let e = h5err(&self.partial);
-        let g = file.create_group("errors").map_err(&e)?;
+    fn flush(&self) -> Result<(), Error> {
+        self.group
+            .file()
+            .and_then(|f| f.flush())
+            .map_err(h5err(&self.path))
+    }
+
+    /// Writes unit `u`'s rows and error rows, flushes, then marks the unit done
+    /// with its checksum and flushes again: a unit marked done has its rows on
+    /// disk, and a torn write is caught by the checksum on resume.
+    pub fn write_unit(&self, u: u64, rows: &UnitRows) -> Result<(), Error> {
+        let e = h5err(&self.path);
+        let r = crate::checkpoint::unit_trials(self.trials, self.chunk, u);
+        let (a, b) = (r.start as usize, r.end as usize);
+        assert_eq!(rows.status.nrows(), b - a, "unit {u} row count");
+        // A unit being (re)written is not done until its marker says so again.
+        self.done
+            .write_slice(&Array1::from_elem(1, 0u8), s![u as usize..u as usize + 1])
+            .map_err(&e)?;
+        for (ds, x) in self.metrics.iter().zip(&rows.metrics) {
+            ds.write_slice(x, s![a..b, ..]).map_err(&e)?;
+        }
+        self.status
+            .write_slice(&rows.status, s![a..b, ..])
+            .map_err(&e)?;
+        self.status_oos
+            .write_slice(&rows.status_oos, s![a..b, ..])
+            .map_err(&e)?;
+        self.method_info
+            .write_slice(&rows.method_info, s![a..b, ..])
+            .map_err(&e)?;
+        if let (Some(ds), Some(w)) = (&self.weights, &rows.weights) {
+            ds.write_slice(w, s![a..b, .., ..]).map_err(&e)?;
+        }
+        for (ds, x) in self.diagnostics.iter().zip(&rows.diagnostics) {
+            ds.write_slice(x, s![a..b]).map_err(&e)?;
+        }
+        let name = format!("checkpoint/errors/{u}");
+        if self.group.link_exists(&name) {
+            self.group.unlink(&name).map_err(&e)?;
+        }
+        if !rows.errors.is_empty() {
+            let g = self.group.create_group(&name).map_err(&e)?;
+            write_error_rows(&g, &rows.errors).map_err(&e)?;
+        }
+        self.flush()?;
+        self.checksum
+            .write_slice(
+                &Array1::from_elem(1, rows.checksum()),
+                s![u as usize..u as usize + 1],
+            )
+            .map_err(&e)?;
+        self.done
+            .write_slice(&Array1::from_elem(1, 1u8), s![u as usize..u as usize + 1])
+            .map_err(&e)?;
+        self.flush()
+    }
+
+    /// Reads unit `u`'s rows back from the file.
+    pub fn read_unit(&self, u: u64) -> Result<UnitRows, Error> {
+        let e = h5err(&self.path);
+        let r = crate::checkpoint::unit_trials(self.trials, self.chunk, u);
+        let (a, b) = (r.start as usize, r.end as usize);
+        let metrics = self
+            .metrics
+            .iter()
+            .map(|ds| ds.read_slice_2d::<f64, _>(s![a..b, ..]))
+            .collect::<hdf5::Result<Vec<_>>>()
+            .map_err(&e)?;
+        let weights = self
+            .weights
+            .as_ref()
+            .map(|ds| ds.read_slice::<f64, _, ndarray::Ix3>(s![a..b, .., ..]))
+            .transpose()
+            .map_err(&e)?;
+        let diagnostics = self
+            .diagnostics
+            .iter()
+            .map(|ds| ds.read_slice_1d::<f64, _>(s![a..b]))
+            .collect::<hdf5::Result<Vec<_>>>()
+            .map_err(&e)?;
+        let name = format!("checkpoint/errors/{u}");
+        let errors = if self.group.link_exists(&name) {
+            read_error_rows(&self.group.group(&name).map_err(&e)?).map_err(&e)?
+        } else {
+            ErrorRows::default()
+        };
+        Ok(UnitRows {
+            metrics,
+            status: self
+                .status
+                .read_slice_2d::<u8, _>(s![a..b, ..])
+                .map_err(&e)?,
+            status_oos: self
+                .status_oos
+                .read_slice_2d::<u8, _>(s![a..b, ..])
+                .map_err(&e)?,
+            method_info: self
+                .method_info
+                .read_slice_2d::<f64, _>(s![a..b, ..])
+                .map_err(&e)?,
+            weights,
+            diagnostics,
+            errors,
+        })
+    }
+
+    /// The units marked done whose rows still hash to their stored checksum, and
+    /// the number marked done that do not (corrupted; they are recomputed).
+    /// Also returns the error rows of the verified units, for the report.
+    pub fn verify(&self) -> Result<(Vec<bool>, u64, usize), Error> {
+        let e = h5err(&self.path);
+        let done = self.done.read_1d::<u8>().map_err(&e)?;
+        let sums = self.checksum.read_1d::<u64>().map_err(&e)?;
+        let mut ok = vec![false; done.len()];
+        let (mut corrupt, mut failures) = (0, 0);
+        for u in 0..done.len() {
+            if done[u] != 1 {
+                continue;
+            }
+            // An unreadable unit (e.g. a damaged compressed chunk) is as corrupt as
+            // one that reads but does not match.
+            match self.read_unit(u as u64) {
+                Ok(rows) if rows.checksum() == sums[u] => {
+                    ok[u] = true;
+                    failures += rows.errors.len();
+                }
+                _ => corrupt += 1,
+            }
+        }
+        Ok((ok, corrupt, failures))
+    }
+
+    /// Assembles `/errors` from the units' error rows (in trial order) and marks
+    /// the point complete.
+    pub fn finish(&self) -> Result<usize, Error> {
+        let e = h5err(&self.path);
+        let mut all = ErrorRows::default();
+        for u in 0..self.units() {
+            let name = format!("checkpoint/errors/{u}");
+            if self.group.link_exists(&name) {
+                all.extend(&read_error_rows(&self.group.group(&name).map_err(&e)?).map_err(&e)?);
+            }
+        }
+        if self.group.link_exists("errors") {
+            // Left by a run killed while finishing; rebuilt identically.
+            self.group.unlink("errors").map_err(&e)?;
+        }
+        let g = self.group.create_group("errors").map_err(&e)?;
         set_str_attr(
             &g,
             "description",
             "one row per failed (trial, method, side); side 0 = in-sample, 1 = out-of-sample",
         )
         .map_err(&e)?;
-        let col = |name: &str, a: Array1<u64>| {
-            g.new_dataset_builder()
-                .with_data(&a)
-                .create(name)
-                .map(|_| ())
-        };
-        col("trial", self.errors.iter().map(|x| x.0).collect()).map_err(&e)?;
-        col("method", self.errors.iter().map(|x| x.1 as u64).collect()).map_err(&e)?;
-        col("side", self.errors.iter().map(|x| x.2 as u64).collect()).map_err(&e)?;
-        col(
-            "code",
-            self.errors.iter().map(|x| x.3.kind.code() as u64).collect(),
-        )
-        .map_err(&e)?;
-        let msgs: Array1<VarLenUnicode> = self
-            .errors
-            .iter()
-            .map(|x| VarLenUnicode::from_str(&x.3.message).unwrap())
-            .collect();
+        write_error_rows(&g, &all).map_err(&e)?;
+        put_num_attr(&self.group, "complete", 1u8).map_err(&e)?;
+        Ok(all.len())
+    }
+}
+
+fn write_error_rows(g: &hdf5::Group, rows: &ErrorRows) -> hdf5::Result<()> {
+    let col = |name: &str, a: &[u64]| {
         g.new_dataset_builder()
-            .with_data(&msgs)
-            .create("message")
-            .map_err(&e)?;
+            .with_data(&Array1::from(a.to_vec()))
+            .create(name)
+            .map(|_| ())
+    };
+    col("trial", &rows.trial)?;
+    col("method", &rows.method)?;
+    col("side", &rows.side)?;
+    col("code", &rows.code)?;
+    let msgs: Array1<VarLenUnicode> = rows
+        .message
+        .iter()
+        .map(|m| {
+            VarLenUnicode::from_str(m)
+                .unwrap_or_else(|_| VarLenUnicode::from_str(&m.replace('\0', "\u{fffd}")).unwrap())
+        })
+        .collect();
+    g.new_dataset_builder()
+        .with_data(&msgs)
+        .create("message")
+        .map(|_| ())
+}
+
+fn read_error_rows(g: &hdf5::Group) -> hdf5::Result<ErrorRows> {
+    let col = |name: &str| g.dataset(name).and_then(|d| d.read_raw::<u64>());
+    Ok(ErrorRows {
+        trial: col("trial")?,
+        method: col("method")?,
+        side: col("side")?,
+        code: col("code")?,
+        message: g
+            .dataset("message")?
+            .read_raw::<VarLenUnicode>()?
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+    })
+}
+
+/// Run-level facts stored as root attributes.
+pub struct RunInfo {
+    pub threads: usize,
+    pub elapsed_s: f64,
+}
+
+/// The path of the in-progress file of `output`.
+pub fn partial_path(output: &Path) -> PathBuf {
+    let mut p = output.as_os_str().to_owned();
+    p.push(".partial");
+    PathBuf::from(p)
+}
+
+/// A result file being written: `<output>.partial` until [`ResultFile::finish`]
+/// renames it.
+pub struct ResultFile {
+    file: Option<hdf5::File>,
+    partial: PathBuf,
+    path: PathBuf,
+}
+
+impl ResultFile {
+    /// Creates `<path>.partial`. Fails before any computation if the output exists
+    /// (unless `overwrite`), if an interrupted run's `.partial` exists (unless
+    /// `overwrite`: it is never deleted silently), or if the path cannot be written.
+    pub fn create(path: &Path, overwrite: bool) -> Result<ResultFile, Error> {
+        if path.exists() && !overwrite {
+            return Err(Error::io(
+                path,
+                "output exists; pass --overwrite to replace it, or choose another --output",
+            ));
+        }
+        let partial = partial_path(path);
+        if partial.exists() {
+            if !overwrite {
+                return Err(Error::io(
+                    &partial,
+                    "an interrupted run's results are here; pass --resume to continue it, or \
+                     --overwrite to discard them and start again",
+                ));
+            }
+            std::fs::remove_file(&partial)
+                .map_err(|e| Error::io(&partial, format!("cannot remove: {e}")))?;
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(dir, format!("cannot create output directory: {e}")))?;
+        }
+        let file = hdf5::File::create_excl(&partial)
+            .map_err(|err| Error::io(&partial, format!("cannot create output file: {err}")))?;
+        Ok(ResultFile {
+            file: Some(file),
+            partial,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Reopens an interrupted run's `<path>.partial` for resuming.
+    pub fn open_partial(path: &Path) -> Result<ResultFile, Error> {
+        let partial = partial_path(path);
+        let file = hdf5::File::open_rw(&partial).map_err(|err| {
+            Error::io(
+                &partial,
+                format!(
+                    "cannot reopen the interrupted run's file ({err}); pass --overwrite to \
+                     discard it and start again"
+                ),
+            )
+        })?;
+        Ok(ResultFile {
+            file: Some(file),
+            partial,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn file(&self) -> &hdf5::File {
+        self.file.as_ref().unwrap()
+    }
+
+    pub fn partial(&self) -> &Path {
+        &self.partial
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the run info, marks the file complete and moves it to its final name.
+    pub fn finish(mut self, info: RunInfo) -> Result<PathBuf, Error> {
+        let file = self.file.take().unwrap();
+        let e = h5err(&self.partial);
         let root: &hdf5::Location = &file;
-        set_num_attr(root, "threads", info.threads as u64).map_err(&e)?;
-        set_num_attr(root, "elapsed_s", info.elapsed_s).map_err(&e)?;
-        root.attr("complete")
-            .and_then(|a| a.write_scalar(&1u8))
-            .map_err(&e)?;
+        put_num_attr(root, "threads", info.threads as u64).map_err(&e)?;
+        put_num_attr(root, "elapsed_s", info.elapsed_s).map_err(&e)?;
+        put_num_attr(root, "complete", 1u8).map_err(&e)?;
         file.flush().map_err(&e)?;
         drop(file);
         std::fs::rename(&self.partial, &self.path).map_err(|err| {
