@@ -11,6 +11,7 @@ use crate::alloc::{self, Allocator, Context, Estimate};
 use crate::checkpoint::{Fingerprint, UnitRows, unit_count, unit_trials};
 use crate::corr::{CorrSample, CorrSource};
 use crate::error::MethodError;
+use crate::journal::Journal;
 use crate::metrics::{N_METRICS, measure};
 use crate::output::{
     Header, PointWriter, ResultFile, RunInfo, TrialResult, h5err, num_attr, partial_path,
@@ -195,6 +196,8 @@ pub struct StudyReport {
     pub trials: u64,
     /// Trials in units marked done (safe on disk).
     pub trials_done: u64,
+    /// Trials computed by this invocation.
+    pub trials_computed: u64,
     pub units: u64,
     pub units_done: u64,
     /// Units kept from an earlier run (verified by checksum).
@@ -372,29 +375,7 @@ fn strings(v: impl IntoIterator<Item = String>) -> ndarray::Array1<VarLenUnicode
         .collect()
 }
 
-/// Creates the `.partial` with every point's datasets and the study attributes.
-fn create_file(
-    study: &Study,
-    infos: &[PointInfo],
-    output: &Path,
-    trials: Option<u64>,
-    overwrite: bool,
-    fp: &Fingerprint,
-) -> Result<(ResultFile, Vec<PointWriter>), Error> {
-    let rf = ResultFile::create(output, overwrite)?;
-    let path = rf.partial().to_path_buf();
-    let r = write_layout(study, infos, &rf, trials, fp);
-    match r {
-        Ok(w) => Ok((rf, w)),
-        Err(e) => {
-            // Nothing computed yet: do not leave a half-made file behind.
-            drop(rf);
-            let _ = std::fs::remove_file(&path);
-            Err(e)
-        }
-    }
-}
-
+/// Writes the study attributes and every point's datasets into a new result file.
 fn write_layout(
     study: &Study,
     infos: &[PointInfo],
@@ -460,31 +441,6 @@ fn write_layout(
     }
     file.flush().map_err(&e)?;
     Ok(writers)
-}
-
-/// Reopens a `.partial` after checking that it belongs to this study.
-fn open_file(
-    study: &Study,
-    infos: &[PointInfo],
-    output: &Path,
-    fp: &Fingerprint,
-) -> Result<(ResultFile, Vec<PointWriter>), Error> {
-    let rf = ResultFile::open_partial(output)?;
-    let path = rf.partial().to_path_buf();
-    check_fingerprint(rf.file(), &path, fp)?;
-    let groups = point_groups(rf.file()).map_err(h5err(&path))?;
-    let mut writers = Vec::new();
-    if groups.len() != study.points.len() {
-        return Err(Error::io(
-            &path,
-            "the file's grid points do not match the spec",
-        ));
-    }
-    for (info, g) in infos.iter().zip(&groups) {
-        let names: Vec<&str> = info.diagnostics.iter().map(|d| d.name).collect();
-        writers.push(PointWriter::open(g, &path, &names)?);
-    }
-    Ok((rf, writers))
 }
 
 /// Progress for a terminal (bar) or a batch log (a line every ~10 s or 5 %).
@@ -582,7 +538,73 @@ pub fn format_duration(s: f64) -> String {
     }
 }
 
-/// Runs (or resumes) a study: one result file, every unit checkpointed.
+/// Refuses a journal that belongs to another study, naming what differs.
+fn check_journal(path: &Path, want: &Fingerprint) -> Result<(), Error> {
+    let have = Journal::read_fingerprint(path)?.ok_or_else(|| {
+        Error::io(
+            path,
+            "cannot reopen: not a corrmc checkpoint journal (damaged header); pass --overwrite to \
+             discard it and start again",
+        )
+    })?;
+    if let Some(diff) = want.difference(&have) {
+        let name = have
+            .spec
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name"))
+            .map(|l| {
+                l.trim_start_matches([' ', '='])
+                    .trim()
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .unwrap_or_default();
+        return Err(Error::io(
+            path,
+            format!(
+                "refusing to resume: this file belongs to another study ('{name}'): {diff}. Pass \
+                 --overwrite to discard it and start again, or --output to write elsewhere"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the HDF5 result file from the journal's records, unit by unit (memory
+/// flat in the study size), and moves it into place.
+fn assemble(
+    study: &Study,
+    infos: &[PointInfo],
+    output: &Path,
+    journal: &Path,
+    trials: Option<u64>,
+    fp: &Fingerprint,
+    info: RunInfo,
+) -> Result<(PathBuf, usize), Error> {
+    let scan = Journal::scan(journal)?;
+    let rf = ResultFile::create(output)?;
+    let writers = write_layout(study, infos, &rf, trials, fp)?;
+    let mut failures = 0;
+    for (k, w) in writers.iter().enumerate() {
+        for u in 0..w.units() {
+            let &(off, len) = scan.units.get(&(k as u32, u)).ok_or_else(|| {
+                Error::io(
+                    journal,
+                    format!(
+                        "checkpoint journal lost unit {u} of point {k}; resume to recompute it"
+                    ),
+                )
+            })?;
+            let rows = crate::journal::read_unit(journal, off, len)?;
+            w.write_unit(u, &rows)?;
+        }
+        failures += w.finish()?;
+    }
+    Ok((rf.finish(info)?, failures))
+}
+
+/// Runs (or resumes) a study: every unit checkpointed to `<output>.partial`, the
+/// result file assembled at the end.
 pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Error> {
     let threads = opts
         .threads
@@ -606,22 +628,21 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
     let output = opts.output.clone().unwrap_or_else(|| study.output.clone());
     let fp = fingerprint(study, opts.trials);
-    let point_trials: Vec<u64> = fp.trials.clone();
-    let total: u64 = point_trials.iter().sum();
-    let units_total: u64 = study
-        .points
+    let total: u64 = fp.trials.iter().sum();
+    let units_of: Vec<u64> = fp
+        .trials
         .iter()
-        .zip(&point_trials)
-        .map(|(p, &t)| unit_count(t, p.spec.chunk_trials as u64))
-        .sum();
+        .zip(&fp.chunk_trials)
+        .map(|(&t, &c)| unit_count(t, c))
+        .collect();
+    let units_total: u64 = units_of.iter().sum();
     let partial = partial_path(&output);
     if opts.resume && output.exists() && !partial.exists() {
         // Re-running a finished job with --resume is a no-op (e.g. a requeued batch task).
         let f = hdf5::File::open(&output)
             .map_err(|err| Error::io(&output, format!("cannot open: {err}")))?;
         check_fingerprint(&f, &output, &fp)?;
-        let complete = num_attr::<u8>(&f, "complete").unwrap_or(0) == 1;
-        if !complete {
+        if num_attr::<u8>(&f, "complete").unwrap_or(0) != 1 {
             return Err(Error::io(
                 &output,
                 "exists but is not marked complete; pass --overwrite to start again",
@@ -633,6 +654,7 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
             stopped_by: None,
             trials: total,
             trials_done: total,
+            trials_computed: 0,
             units: units_total,
             units_done: units_total,
             units_kept: units_total,
@@ -642,15 +664,25 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
             failures: 0,
         });
     }
-    if !opts.force {
-        crate::plan::check_resources(study, opts.trials, threads, &output)?;
-    }
     let resuming = opts.resume && partial.exists();
-    if resuming && output.exists() {
+    if output.exists() && !opts.overwrite {
         return Err(Error::io(
             &output,
-            "exists next to an interrupted run's .partial; move one of them away",
+            "output exists; pass --overwrite to replace it, or choose another --output",
         ));
+    }
+    if partial.exists() && !opts.overwrite && !resuming {
+        return Err(Error::io(
+            &partial,
+            "an interrupted run's results are here; pass --resume to continue it, or \
+             --overwrite to discard them and start again",
+        ));
+    }
+    if resuming {
+        check_journal(&partial, &fp)?;
+    }
+    if !opts.force {
+        crate::plan::check_resources(study, opts.trials, threads, &output)?;
     }
     // Build every point's source and methods now: a bad one fails before any file exists.
     let infos = study
@@ -658,39 +690,32 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         .iter()
         .map(|p| point_info(&p.spec))
         .collect::<Result<Vec<_>, Error>>()?;
-    let (rf, writers) = if resuming {
-        open_file(study, &infos, &output, &fp)?
-    } else {
-        create_file(study, &infos, &output, opts.trials, opts.overwrite, &fp)?
-    };
-    let path = rf.partial().to_path_buf();
     // Which units are safely on disk.
-    let mut done: Vec<Vec<bool>> = Vec::new();
-    let (mut kept, mut corrupt, mut failures) = (0u64, 0u64, 0usize);
-    for w in &writers {
-        if resuming {
-            let (ok, bad, f) = w.verify()?;
-            kept += ok.iter().filter(|&&x| x).count() as u64;
-            corrupt += bad;
-            failures += f;
-            done.push(ok);
-        } else {
-            done.push(vec![false; w.units() as usize]);
+    let mut done: Vec<Vec<bool>> = units_of.iter().map(|&n| vec![false; n as usize]).collect();
+    let (mut kept, mut corrupt, mut kept_trials) = (0u64, 0u64, 0u64);
+    let mut journal = if resuming {
+        let scan = Journal::scan(&partial)?;
+        corrupt = scan.corrupt;
+        for &(k, u) in scan.units.keys() {
+            if let Some(d) = done.get_mut(k as usize).and_then(|d| d.get_mut(u as usize)) {
+                *d = true;
+                kept += 1;
+                let r = unit_trials(fp.trials[k as usize], fp.chunk_trials[k as usize], u);
+                kept_trials += r.end - r.start;
+            }
         }
-    }
-    let kept_trials: u64 = writers
-        .iter()
-        .zip(&done)
-        .map(|(w, d)| {
-            (0..w.units())
-                .filter(|&u| d[u as usize])
-                .map(|u| {
-                    let r = unit_trials(w.trials(), w.chunk_trials(), u);
-                    r.end - r.start
-                })
-                .sum::<u64>()
-        })
-        .sum();
+        Journal::reopen(&partial, scan.valid_end)?
+    } else {
+        if partial.exists() {
+            std::fs::remove_file(&partial)
+                .map_err(|e| Error::io(&partial, format!("cannot remove: {e}")))?;
+        }
+        if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(dir, format!("cannot create output directory: {e}")))?;
+        }
+        Journal::create(&partial, &fp)?
+    };
     let _guard = opts.handle_signals.then(stop::install);
     let progress = Progress::new(opts.progress, total, kept_trials, units_total, kept);
     let started = Instant::now();
@@ -699,13 +724,19 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
     let mut computed = 0u64;
     let mut stopped_by = None;
     let mut halted = false;
-    'points: for (k, (pt, w)) in study.points.iter().zip(&writers).enumerate() {
+    'points: for (k, pt) in study.points.iter().enumerate() {
         if done[k].iter().all(|&d| d) {
             continue;
         }
         let spec = &pt.spec;
         let pr = prepare(spec)?;
-        for u in 0..w.units() {
+        let (t, c) = (fp.trials[k], fp.chunk_trials[k]);
+        let (methods, assets, n_diag) = (
+            spec.methods.len(),
+            spec.raw.assets,
+            infos[k].diagnostics.len(),
+        );
+        for u in 0..units_of[k] {
             if done[k][u as usize] {
                 continue;
             }
@@ -717,7 +748,7 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
                 halted = true;
                 break 'points;
             }
-            let r = unit_trials(w.trials(), w.chunk_trials(), u);
+            let r = unit_trials(t, c, u);
             let results: Result<Vec<Option<TrialResult>>, Error> = pool.install(|| {
                 let samples = sample_range(pr.source.as_ref(), spec.raw.seed, r.clone())?;
                 samples
@@ -747,13 +778,12 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
             let rows = UnitRows::from_results(
                 r.start,
                 &results,
-                w.methods(),
-                w.assets(),
-                w.stores_weights(),
-                w.n_diagnostics(),
+                methods,
+                assets,
+                spec.raw.store_weights,
+                n_diag,
             );
-            failures += rows.errors.len();
-            w.write_unit(u, &rows)?;
+            journal.append(k as u32, u, &rows)?;
             done[k][u as usize] = true;
             trials_done += r.end - r.start;
             units_done += 1;
@@ -762,29 +792,40 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         }
     }
     progress.finish();
+    drop(journal);
     let elapsed_s = started.elapsed().as_secs_f64();
     let mut report = StudyReport {
-        output: path.clone(),
+        output: partial.clone(),
         complete: false,
         stopped_by,
         trials: total,
         trials_done,
+        trials_computed: trials_done - kept_trials,
         units: units_total,
         units_done,
         units_kept: kept,
         units_corrupt: corrupt,
         threads,
         elapsed_s,
-        failures,
+        failures: 0,
     };
     if stopped_by.is_some() || halted {
-        rf.file().flush().map_err(h5err(&path))?;
         return Ok(report);
     }
-    for w in &writers {
-        w.finish()?;
-    }
-    report.output = rf.finish(RunInfo { threads, elapsed_s })?;
+    let (path, failures) = assemble(
+        study,
+        &infos,
+        &output,
+        &partial,
+        opts.trials,
+        &fp,
+        RunInfo { threads, elapsed_s },
+    )?;
+    // The result file is in place and complete: the journal has served.
+    std::fs::remove_file(&partial)
+        .map_err(|e| Error::io(&partial, format!("cannot remove the finished journal: {e}")))?;
+    report.output = path;
     report.complete = true;
+    report.failures = failures;
     Ok(report)
 }

@@ -9,12 +9,14 @@
 pub mod alloc;
 pub mod asrp;
 pub mod checkpoint;
+pub mod cli;
 pub mod cli_corrgan;
 pub mod cluster;
 pub mod corr;
 pub mod engine;
 pub mod error;
 pub mod inspect;
+pub mod journal;
 pub mod linalg;
 pub mod metrics;
 pub mod nearest;

@@ -343,25 +343,13 @@ impl PointWriter {
         crate::checkpoint::unit_count(self.trials, self.chunk)
     }
 
-    fn flush(&self) -> Result<(), Error> {
-        self.group
-            .file()
-            .and_then(|f| f.flush())
-            .map_err(h5err(&self.path))
-    }
-
-    /// Writes unit `u`'s rows and error rows, flushes, then marks the unit done
-    /// with its checksum and flushes again: a unit marked done has its rows on
-    /// disk, and a torn write is caught by the checksum on resume.
+    /// Writes unit `u`'s rows and error rows and marks it done with its checksum
+    /// (which a reader, e.g. a merge of shards, can verify with [`Self::verify`]).
     pub fn write_unit(&self, u: u64, rows: &UnitRows) -> Result<(), Error> {
         let e = h5err(&self.path);
         let r = crate::checkpoint::unit_trials(self.trials, self.chunk, u);
         let (a, b) = (r.start as usize, r.end as usize);
         assert_eq!(rows.status.nrows(), b - a, "unit {u} row count");
-        // A unit being (re)written is not done until its marker says so again.
-        self.done
-            .write_slice(&Array1::from_elem(1, 0u8), s![u as usize..u as usize + 1])
-            .map_err(&e)?;
         for (ds, x) in self.metrics.iter().zip(&rows.metrics) {
             ds.write_slice(x, s![a..b, ..]).map_err(&e)?;
         }
@@ -388,7 +376,6 @@ impl PointWriter {
             let g = self.group.create_group(&name).map_err(&e)?;
             write_error_rows(&g, &rows.errors).map_err(&e)?;
         }
-        self.flush()?;
         self.checksum
             .write_slice(
                 &Array1::from_elem(1, rows.checksum()),
@@ -398,7 +385,7 @@ impl PointWriter {
         self.done
             .write_slice(&Array1::from_elem(1, 1u8), s![u as usize..u as usize + 1])
             .map_err(&e)?;
-        self.flush()
+        Ok(())
     }
 
     /// Reads unit `u`'s rows back from the file.
@@ -558,65 +545,30 @@ pub fn partial_path(output: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// A result file being written: `<output>.partial` until [`ResultFile::finish`]
-/// renames it.
+/// A result file being assembled at `<output>.assembling` until
+/// [`ResultFile::finish`] moves it into place.
 pub struct ResultFile {
     file: Option<hdf5::File>,
-    partial: PathBuf,
+    tmp: PathBuf,
     path: PathBuf,
 }
 
 impl ResultFile {
-    /// Creates `<path>.partial`. Fails before any computation if the output exists
-    /// (unless `overwrite`), if an interrupted run's `.partial` exists (unless
-    /// `overwrite`: it is never deleted silently), or if the path cannot be written.
-    pub fn create(path: &Path, overwrite: bool) -> Result<ResultFile, Error> {
-        if path.exists() && !overwrite {
-            return Err(Error::io(
-                path,
-                "output exists; pass --overwrite to replace it, or choose another --output",
-            ));
+    /// Creates `<path>.assembling` (replacing one left by a killed assembly: it
+    /// holds nothing the journal does not).
+    pub fn create(path: &Path) -> Result<ResultFile, Error> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".assembling");
+        let tmp = PathBuf::from(tmp);
+        if tmp.exists() {
+            std::fs::remove_file(&tmp)
+                .map_err(|e| Error::io(&tmp, format!("cannot remove: {e}")))?;
         }
-        let partial = partial_path(path);
-        if partial.exists() {
-            if !overwrite {
-                return Err(Error::io(
-                    &partial,
-                    "an interrupted run's results are here; pass --resume to continue it, or \
-                     --overwrite to discard them and start again",
-                ));
-            }
-            std::fs::remove_file(&partial)
-                .map_err(|e| Error::io(&partial, format!("cannot remove: {e}")))?;
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(dir, format!("cannot create output directory: {e}")))?;
-        }
-        let file = hdf5::File::create_excl(&partial)
-            .map_err(|err| Error::io(&partial, format!("cannot create output file: {err}")))?;
+        let file = hdf5::File::create_excl(&tmp)
+            .map_err(|err| Error::io(&tmp, format!("cannot create output file: {err}")))?;
         Ok(ResultFile {
             file: Some(file),
-            partial,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Reopens an interrupted run's `<path>.partial` for resuming.
-    pub fn open_partial(path: &Path) -> Result<ResultFile, Error> {
-        let partial = partial_path(path);
-        let file = hdf5::File::open_rw(&partial).map_err(|err| {
-            Error::io(
-                &partial,
-                format!(
-                    "cannot reopen the interrupted run's file ({err}); pass --overwrite to \
-                     discard it and start again"
-                ),
-            )
-        })?;
-        Ok(ResultFile {
-            file: Some(file),
-            partial,
+            tmp,
             path: path.to_path_buf(),
         })
     }
@@ -625,8 +577,9 @@ impl ResultFile {
         self.file.as_ref().unwrap()
     }
 
+    /// Where the file is being written.
     pub fn partial(&self) -> &Path {
-        &self.partial
+        &self.tmp
     }
 
     pub fn path(&self) -> &Path {
@@ -636,14 +589,14 @@ impl ResultFile {
     /// Writes the run info, marks the file complete and moves it to its final name.
     pub fn finish(mut self, info: RunInfo) -> Result<PathBuf, Error> {
         let file = self.file.take().unwrap();
-        let e = h5err(&self.partial);
+        let e = h5err(&self.tmp);
         let root: &hdf5::Location = &file;
         put_num_attr(root, "threads", info.threads as u64).map_err(&e)?;
         put_num_attr(root, "elapsed_s", info.elapsed_s).map_err(&e)?;
         put_num_attr(root, "complete", 1u8).map_err(&e)?;
         file.flush().map_err(&e)?;
         drop(file);
-        std::fs::rename(&self.partial, &self.path).map_err(|err| {
+        std::fs::rename(&self.tmp, &self.path).map_err(|err| {
             Error::io(
                 &self.path,
                 format!("cannot move finished results into place: {err}"),

@@ -59,26 +59,87 @@ pub struct MethodSummary {
     pub max_weight: Stats,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// The summary of a plain result file, or of every point of a sweep.
+#[derive(Clone, Debug)]
 pub struct Summary {
     pub file: String,
     pub name: String,
     pub trials: usize,
     pub complete: bool,
+    /// Per method (plain file; empty for a sweep).
+    pub methods: Vec<MethodSummary>,
+    /// The swept keys (empty for a plain file).
+    pub keys: Vec<String>,
+    /// Per grid point of a sweep.
+    pub points: Vec<PointSummary>,
+}
+
+/// One grid point of a sweep.
+#[derive(Clone, Debug)]
+pub struct PointSummary {
+    pub point: usize,
+    /// The point's value of each swept key (JSON, as stored in `/sweep/values`).
+    pub values: Vec<serde_json::Value>,
+    pub trials: usize,
+    pub complete: bool,
     pub methods: Vec<MethodSummary>,
 }
 
-/// Reads a result file's metrics: (method names, metric name → [trials × methods]).
-pub fn read_metrics(
-    path: &Path,
-) -> Result<(Vec<String>, Vec<(String, Array2<f64>)>, hdf5::File), Error> {
-    let e = h5err(path);
+impl Serialize for Summary {
+    /// A plain file: `{file, name, trials, complete, methods: [...]}`. A sweep, in
+    /// long format: `{file, name, complete, keys, rows: [...]}` with one row per
+    /// (point, method) holding `point`, the swept keys as columns, then the method's
+    /// statistics (`pandas.json_normalize(doc["rows"])` gives one long table).
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("file", &self.file)?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("trials", &self.trials)?;
+        m.serialize_entry("complete", &self.complete)?;
+        if self.keys.is_empty() && self.points.is_empty() {
+            m.serialize_entry("methods", &self.methods)?;
+        } else {
+            m.serialize_entry("keys", &self.keys)?;
+            let mut rows = Vec::new();
+            for p in &self.points {
+                for ms in &p.methods {
+                    let mut row = serde_json::Map::new();
+                    row.insert("point".into(), p.point.into());
+                    for (k, v) in self.keys.iter().zip(&p.values) {
+                        row.insert(k.clone(), v.clone());
+                    }
+                    row.insert("trials".into(), p.trials.into());
+                    row.insert("complete".into(), p.complete.into());
+                    if let serde_json::Value::Object(stats) =
+                        serde_json::to_value(ms).map_err(serde::ser::Error::custom)?
+                    {
+                        row.extend(stats);
+                    }
+                    rows.push(serde_json::Value::Object(row));
+                }
+            }
+            m.serialize_entry("rows", &rows)?;
+        }
+        m.end()
+    }
+}
+
+fn open(path: &Path) -> Result<hdf5::File, Error> {
     if !path.exists() {
         return Err(Error::io(path, "file not found"));
     }
-    let f = hdf5::File::open(path)
-        .map_err(|err| Error::io(path, format!("not an HDF5 file: {err}")))?;
-    let methods: Vec<String> = f
+    hdf5::File::open(path).map_err(|err| Error::io(path, format!("not an HDF5 file: {err}")))
+}
+
+/// Reads the metrics of a group holding the single-run layout (the root of a
+/// plain file, `/points/<k>` of a sweep): (method names, metric name → [trials × methods]).
+pub fn read_group_metrics(
+    g: &hdf5::Group,
+    path: &Path,
+) -> Result<(Vec<String>, Vec<(String, Array2<f64>)>), Error> {
+    let e = h5err(path);
+    let methods: Vec<String> = g
         .dataset("methods")
         .and_then(|d| d.read_1d::<VarLenUnicode>())
         .map_err(|_| Error::io(path, "not a corrmc result file (no /methods dataset)"))?
@@ -87,32 +148,39 @@ pub fn read_metrics(
         .collect();
     let mut metrics = Vec::new();
     for (name, _) in METRICS {
-        let a = f
+        let a = g
             .dataset(&format!("metrics/{name}"))
             .and_then(|d| d.read_2d::<f64>())
             .map_err(&e)?;
         metrics.push((name.to_string(), a));
     }
+    Ok((methods, metrics))
+}
+
+/// Reads a plain result file's metrics: (method names, metric name → [trials × methods]).
+pub fn read_metrics(
+    path: &Path,
+) -> Result<(Vec<String>, Vec<(String, Array2<f64>)>, hdf5::File), Error> {
+    let f = open(path)?;
+    let (methods, metrics) = read_group_metrics(&f, path)?;
     Ok((methods, metrics, f))
 }
 
-pub fn summarize(path: &Path) -> Result<Summary, Error> {
+fn complete_attr(loc: &hdf5::Location) -> bool {
+    loc.attr("complete")
+        .and_then(|a| a.read_scalar::<u8>())
+        .map(|v| v == 1)
+        .unwrap_or(false)
+}
+
+/// Per-method statistics of one group: (trials, methods).
+fn summarize_group(g: &hdf5::Group, path: &Path) -> Result<(usize, Vec<MethodSummary>), Error> {
     let e = h5err(path);
-    let (methods, metrics, f) = read_metrics(path)?;
-    let status = f
+    let (methods, metrics) = read_group_metrics(g, path)?;
+    let status = g
         .dataset("status")
         .and_then(|d| d.read_2d::<u8>())
         .map_err(&e)?;
-    let complete = f
-        .attr("complete")
-        .and_then(|a| a.read_scalar::<u8>())
-        .map(|v| v == 1)
-        .unwrap_or(false);
-    let name = f
-        .attr("name")
-        .and_then(|a| a.read_scalar::<VarLenUnicode>())
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_default();
     let get = |metric: &str| &metrics.iter().find(|(n, _)| n == metric).unwrap().1;
     let col = |metric: &str, j: usize| get(metric).index_axis(Axis(1), j).to_vec();
     let mut out = Vec::new();
@@ -139,21 +207,116 @@ pub fn summarize(path: &Path) -> Result<Summary, Error> {
             max_weight: Stats::of(&col("max_weight", j)),
         });
     }
+    Ok((status.nrows(), out))
+}
+
+/// Summarizes a plain result file or a sweep (one block per point).
+pub fn summarize(path: &Path) -> Result<Summary, Error> {
+    let e = h5err(path);
+    let f = open(path)?;
+    let complete = complete_attr(&f);
+    let name = f
+        .attr("name")
+        .and_then(|a| a.read_scalar::<VarLenUnicode>())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    if !f.link_exists("points") {
+        let (trials, methods) = summarize_group(&f, path)?;
+        return Ok(Summary {
+            file: path.display().to_string(),
+            name,
+            trials,
+            complete,
+            methods,
+            keys: Vec::new(),
+            points: Vec::new(),
+        });
+    }
+    let keys: Vec<String> = f
+        .dataset("sweep/keys")
+        .and_then(|d| d.read_1d::<VarLenUnicode>())
+        .map_err(&e)?
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let values = f
+        .dataset("sweep/values")
+        .and_then(|d| d.read_2d::<VarLenUnicode>())
+        .map_err(&e)?;
+    let mut points = Vec::new();
+    let mut trials = 0;
+    for (k, row) in values.rows().into_iter().enumerate() {
+        let g = f.group(&format!("points/{k}")).map_err(&e)?;
+        let (t, methods) = summarize_group(&g, path)?;
+        trials += t;
+        points.push(PointSummary {
+            point: k,
+            values: row
+                .iter()
+                .map(|v| serde_json::from_str(v.as_str()).unwrap_or(serde_json::Value::Null))
+                .collect(),
+            trials: t,
+            complete: complete_attr(&g),
+            methods,
+        });
+    }
     Ok(Summary {
         file: path.display().to_string(),
         name,
-        trials: status.nrows(),
+        trials,
         complete,
-        methods: out,
+        methods: Vec::new(),
+        keys,
+        points,
     })
 }
 
 /// Sort keys accepted by `corrmc summary --sort`.
 pub const SORT_KEYS: [&str; 5] = ["spec", "oos_vol", "ratio", "turnover", "true_vol"];
 
-/// A fixed-width text table, optionally ranked.
+/// A fixed-width text table, optionally ranked; for a sweep, one block per point.
 pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
-    let mut rows: Vec<&MethodSummary> = s.methods.iter().collect();
+    if s.points.is_empty() {
+        return render_methods(&s.methods, &s.name, &s.file, s.trials, s.complete, sort);
+    }
+    let mut t = format!(
+        "{} ({}; sweep of {} points over {}; {} trials{})\n",
+        s.name,
+        s.file,
+        s.points.len(),
+        s.keys.join(", "),
+        s.trials,
+        if s.complete { "" } else { "; INCOMPLETE run" }
+    );
+    for p in &s.points {
+        let label: Vec<String> = s
+            .keys
+            .iter()
+            .zip(&p.values)
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        t += "\n";
+        t += &render_methods(
+            &p.methods,
+            &format!("point {}: {}", p.point, label.join(", ")),
+            &format!("/points/{}", p.point),
+            p.trials,
+            p.complete,
+            sort,
+        )?;
+    }
+    Ok(t)
+}
+
+fn render_methods(
+    methods: &[MethodSummary],
+    name: &str,
+    file: &str,
+    trials: usize,
+    complete: bool,
+    sort: &str,
+) -> Result<String, String> {
+    let mut rows: Vec<&MethodSummary> = methods.iter().collect();
     let key = |m: &MethodSummary| match sort {
         "oos_vol" => m.oos_vol.mean,
         "ratio" => m.oos_is_ratio.mean,
@@ -172,10 +335,10 @@ pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
     }
     let mut t = format!(
         "{} ({}; {} trials{})\n",
-        s.name,
-        s.file,
-        s.trials,
-        if s.complete { "" } else { "; INCOMPLETE run" }
+        name,
+        file,
+        trials,
+        if complete { "" } else { "; INCOMPLETE run" }
     );
     t += &format!(
         "{:<44} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",

@@ -1,0 +1,459 @@
+//! The checkpoint journal: `<output>.partial`, an append-only file of work-unit
+//! records that survives `kill -9` at any instant.
+//!
+//! Why not checkpoint inside the HDF5 file: HDF5 writes its metadata (B-trees,
+//! heaps, the superblock's end-of-allocation) in cache order, not dependency
+//! order, so a process killed during `H5Fflush` can leave a file whose earlier,
+//! flushed units are unreadable (measured: "addr overflow … eoa" after a kill).
+//! An append-only log only ever adds bytes after what is already there: a kill
+//! leaves at worst a torn last record, detected by its checksum and cut off on
+//! resume. The finished study is then assembled into the HDF5 result file (the
+//! layout of README "Output layout"), and the journal removed.
+//!
+//! Format (little-endian):
+//! - header: `CORRMC-JOURNAL-1\n`, u64 length, the study [`Fingerprint`] as
+//!   JSON, u64 FNV-1a of that JSON;
+//! - records: `UNIT`, u32 point, u64 unit, u64 payload length, payload (a unit's
+//!   rows, see [`encode`]), u64 FNV-1a of (point, unit, payload).
+//!
+//! A unit may appear more than once (recomputed after its record was found
+//! corrupt); the last valid record wins. Each append is followed by
+//! `fdatasync`, so a unit reported done also survives a machine crash.
+
+use crate::Error;
+use crate::checkpoint::{ErrorRows, Fingerprint, Fnv64, UnitRows};
+use ndarray::{Array1, Array2, Array3};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8] = b"CORRMC-JOURNAL-1\n";
+const UNIT: &[u8; 4] = b"UNIT";
+/// Magic, point, unit, length.
+const RECORD_HEAD: usize = 4 + 4 + 8 + 8;
+
+/// Serializes a unit's rows (the record payload).
+pub fn encode(r: &UnitRows) -> Vec<u8> {
+    let (k, m) = r.status.dim();
+    let mut b = Vec::new();
+    let u = |b: &mut Vec<u8>, v: u64| b.extend_from_slice(&v.to_le_bytes());
+    let f = |b: &mut Vec<u8>, v: &mut dyn Iterator<Item = &f64>| {
+        for x in v {
+            b.extend_from_slice(&x.to_bits().to_le_bytes());
+        }
+    };
+    u(&mut b, k as u64);
+    u(&mut b, m as u64);
+    u(&mut b, r.metrics.len() as u64);
+    for a in &r.metrics {
+        f(&mut b, &mut a.iter());
+    }
+    b.extend(r.status.iter());
+    b.extend(r.status_oos.iter());
+    f(&mut b, &mut r.method_info.iter());
+    match &r.weights {
+        Some(w) => {
+            u(&mut b, w.dim().2 as u64);
+            f(&mut b, &mut w.iter());
+        }
+        None => u(&mut b, u64::MAX),
+    }
+    u(&mut b, r.diagnostics.len() as u64);
+    for d in &r.diagnostics {
+        f(&mut b, &mut d.iter());
+    }
+    let e = &r.errors;
+    u(&mut b, e.len() as u64);
+    for i in 0..e.len() {
+        for v in [e.trial[i], e.method[i], e.side[i], e.code[i]] {
+            u(&mut b, v);
+        }
+        u(&mut b, e.message[i].len() as u64);
+        b.extend_from_slice(e.message[i].as_bytes());
+    }
+    b
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len())?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Some(s)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn len(&mut self, per: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        // A length that cannot fit in what is left is corruption, not an allocation.
+        (n.checked_mul(per)? <= self.b.len() - self.at).then_some(n)
+    }
+    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+        let s = self.take(n.checked_mul(8)?)?;
+        Some(
+            s.chunks_exact(8)
+                .map(|c| f64::from_bits(u64::from_le_bytes(c.try_into().unwrap())))
+                .collect(),
+        )
+    }
+}
+
+/// Parses a payload written by [`encode`] (None if malformed).
+pub fn decode(b: &[u8]) -> Option<UnitRows> {
+    let mut c = Cursor { b, at: 0 };
+    let k = c.len(1)?;
+    let m = c.len(1)?;
+    let km = k.checked_mul(m)?;
+    let nm = c.len(km.max(1) * 8)?;
+    let mut metrics = Vec::with_capacity(nm);
+    for _ in 0..nm {
+        metrics.push(Array2::from_shape_vec((k, m), c.f64s(km)?).ok()?);
+    }
+    let status = Array2::from_shape_vec((k, m), c.take(km)?.to_vec()).ok()?;
+    let status_oos = Array2::from_shape_vec((k, m), c.take(km)?.to_vec()).ok()?;
+    let method_info = Array2::from_shape_vec((k, m), c.f64s(km)?).ok()?;
+    let na = c.u64()?;
+    let weights = if na == u64::MAX {
+        None
+    } else {
+        let n = usize::try_from(na).ok()?;
+        let len = km.checked_mul(n)?;
+        Some(Array3::from_shape_vec((k, m, n), c.f64s(len)?).ok()?)
+    };
+    let nd = c.len(k.max(1) * 8)?;
+    let mut diagnostics = Vec::with_capacity(nd);
+    for _ in 0..nd {
+        diagnostics.push(Array1::from(c.f64s(k)?));
+    }
+    let ne = c.len(40)?;
+    let mut errors = ErrorRows::default();
+    for _ in 0..ne {
+        errors.trial.push(c.u64()?);
+        errors.method.push(c.u64()?);
+        errors.side.push(c.u64()?);
+        errors.code.push(c.u64()?);
+        let l = c.len(1)?;
+        errors
+            .message
+            .push(String::from_utf8(c.take(l)?.to_vec()).ok()?);
+    }
+    (c.at == b.len()).then_some(UnitRows {
+        metrics,
+        status,
+        status_oos,
+        method_info,
+        weights,
+        diagnostics,
+        errors,
+    })
+}
+
+fn record_sum(point: u32, unit: u64, payload: &[u8]) -> u64 {
+    let mut h = Fnv64::default();
+    h.write(&point.to_le_bytes());
+    h.write_u64(unit);
+    h.write(payload);
+    h.finish()
+}
+
+/// Where each unit's last valid record lies.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// (point, unit) → (payload offset, payload length).
+    pub units: BTreeMap<(u32, u64), (u64, u64)>,
+    /// Records whose checksum or framing failed (their units are recomputed).
+    pub corrupt: u64,
+    /// End of the last valid record: anything after it is a torn append.
+    pub valid_end: u64,
+}
+
+/// An open journal, positioned for appending.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    end: u64,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, format!("checkpoint journal: {e}"))
+}
+
+fn fingerprint_json(fp: &Fingerprint) -> Vec<u8> {
+    serde_json::json!({
+        "spec": fp.spec,
+        "corrmc_version": fp.corrmc_version,
+        "git_revision": fp.git_revision,
+        "trials": fp.trials,
+        "chunk_trials": fp.chunk_trials,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+impl Journal {
+    /// Creates a journal holding only its header (atomically: written to a
+    /// temporary name, synced, renamed), failing if `path` exists.
+    pub fn create(path: &Path, fp: &Fingerprint) -> Result<Journal, Error> {
+        let e = io(path);
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let json = fingerprint_json(fp);
+        let mut h = Fnv64::default();
+        h.write(&json);
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        b.extend_from_slice(&json);
+        b.extend_from_slice(&h.finish().to_le_bytes());
+        {
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(&b).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        if path.exists() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(path, "exists"));
+        }
+        std::fs::rename(&tmp, path).map_err(&e)?;
+        let file = OpenOptions::new().append(true).open(path).map_err(&e)?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+            end: b.len() as u64,
+        })
+    }
+
+    /// Reads a journal's fingerprint (None: not a corrmc journal).
+    pub fn read_fingerprint(path: &Path) -> Result<Option<Fingerprint>, Error> {
+        let mut f = File::open(path).map_err(io(path))?;
+        Ok(read_header(&mut f).map(|(fp, _)| fp))
+    }
+
+    /// Scans every record (the file is not modified).
+    pub fn scan(path: &Path) -> Result<Scan, Error> {
+        let mut f = File::open(path).map_err(io(path))?;
+        let (_, start) = read_header(&mut f)
+            .ok_or_else(|| Error::io(path, "not a corrmc checkpoint journal"))?;
+        let mut all = Vec::new();
+        f.seek(SeekFrom::Start(0)).map_err(io(path))?;
+        f.read_to_end(&mut all).map_err(io(path))?;
+        let mut s = Scan {
+            valid_end: start,
+            ..Default::default()
+        };
+        let mut at = start as usize;
+        while at < all.len() {
+            match parse_record(&all, at) {
+                Some((point, unit, off, len, end)) => {
+                    s.units.insert((point, unit), (off as u64, len as u64));
+                    s.valid_end = end as u64;
+                    at = end;
+                }
+                None => {
+                    // Resynchronize at the next record magic; a torn tail has none.
+                    match all[at + 1..].windows(4).position(|w| w == UNIT) {
+                        Some(p) => {
+                            s.corrupt += 1;
+                            at += 1 + p;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// Reopens a journal for appending after cutting off a torn last record.
+    pub fn reopen(path: &Path, valid_end: u64) -> Result<Journal, Error> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io(path))?;
+        if file.metadata().map_err(io(path))?.len() > valid_end {
+            file.set_len(valid_end).map_err(io(path))?;
+            file.sync_all().map_err(io(path))?;
+        }
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+            end: valid_end,
+        })
+    }
+
+    /// Appends unit `unit` of `point` and syncs it to disk.
+    pub fn append(&mut self, point: u32, unit: u64, rows: &UnitRows) -> Result<(), Error> {
+        let payload = encode(rows);
+        let mut b = Vec::with_capacity(payload.len() + RECORD_HEAD + 8);
+        b.extend_from_slice(UNIT);
+        b.extend_from_slice(&point.to_le_bytes());
+        b.extend_from_slice(&unit.to_le_bytes());
+        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        b.extend_from_slice(&payload);
+        b.extend_from_slice(&record_sum(point, unit, &payload).to_le_bytes());
+        self.file.write_all(&b).map_err(io(&self.path))?;
+        self.file.sync_data().map_err(io(&self.path))?;
+        self.end += b.len() as u64;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Reads the rows of one record found by [`Journal::scan`].
+pub fn read_unit(path: &Path, offset: u64, len: u64) -> Result<UnitRows, Error> {
+    let mut f = File::open(path).map_err(io(path))?;
+    f.seek(SeekFrom::Start(offset)).map_err(io(path))?;
+    let mut b = vec![0u8; len as usize];
+    f.read_exact(&mut b).map_err(io(path))?;
+    decode(&b).ok_or_else(|| {
+        Error::io(
+            path,
+            "checkpoint journal: a verified record does not decode",
+        )
+    })
+}
+
+fn read_header(f: &mut File) -> Option<(Fingerprint, u64)> {
+    let mut magic = vec![0u8; MAGIC.len()];
+    f.read_exact(&mut magic).ok()?;
+    if magic != MAGIC {
+        return None;
+    }
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n).ok()?;
+    let n = u64::from_le_bytes(n);
+    if n > (1 << 32) {
+        return None;
+    }
+    let mut json = vec![0u8; n as usize];
+    f.read_exact(&mut json).ok()?;
+    let mut sum = [0u8; 8];
+    f.read_exact(&mut sum).ok()?;
+    let mut h = Fnv64::default();
+    h.write(&json);
+    if h.finish() != u64::from_le_bytes(sum) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&json).ok()?;
+    let list = |k: &str| -> Option<Vec<u64>> {
+        v.get(k)?.as_array()?.iter().map(|x| x.as_u64()).collect()
+    };
+    let s = |k: &str| -> Option<String> { Some(v.get(k)?.as_str()?.to_string()) };
+    Some((
+        Fingerprint {
+            spec: s("spec")?,
+            corrmc_version: s("corrmc_version")?,
+            git_revision: s("git_revision")?,
+            trials: list("trials")?,
+            chunk_trials: list("chunk_trials")?,
+        },
+        (MAGIC.len() + 8 + n as usize + 8) as u64,
+    ))
+}
+
+/// (point, unit, payload offset, payload length, record end) of a valid record at `at`.
+fn parse_record(all: &[u8], at: usize) -> Option<(u32, u64, usize, usize, usize)> {
+    let head = all.get(at..at.checked_add(RECORD_HEAD)?)?;
+    if &head[..4] != UNIT {
+        return None;
+    }
+    let point = u32::from_le_bytes(head[4..8].try_into().ok()?);
+    let unit = u64::from_le_bytes(head[8..16].try_into().ok()?);
+    let len = usize::try_from(u64::from_le_bytes(head[16..24].try_into().ok()?)).ok()?;
+    let off = at + RECORD_HEAD;
+    let end = off.checked_add(len)?.checked_add(8)?;
+    let payload = all.get(off..off + len)?;
+    let sum = u64::from_le_bytes(all.get(off + len..end)?.try_into().ok()?);
+    (sum == record_sum(point, unit, payload) && decode(payload).is_some())
+        .then_some((point, unit, off, len, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(seed: f64, weights: bool) -> UnitRows {
+        UnitRows {
+            metrics: (0..7)
+                .map(|j| Array2::from_shape_fn((3, 2), |(r, c)| seed + (j * 6 + r * 2 + c) as f64))
+                .collect(),
+            status: Array2::from_shape_fn((3, 2), |(r, c)| (r + c) as u8),
+            status_oos: Array2::zeros((3, 2)),
+            method_info: Array2::from_elem((3, 2), f64::NAN),
+            weights: weights.then(|| Array3::from_elem((3, 2, 4), 0.25)),
+            diagnostics: vec![Array1::from(vec![1.0, 2.0, 3.0])],
+            errors: ErrorRows {
+                trial: vec![1],
+                method: vec![0],
+                side: vec![1],
+                code: vec![4],
+                message: vec!["no convergence après 3 iterations".into()],
+            },
+        }
+    }
+
+    #[test]
+    fn payload_round_trip_is_exact() {
+        for w in [false, true] {
+            let r = rows(0.5, w);
+            let d = decode(&encode(&r)).unwrap();
+            assert_eq!(d.checksum(), r.checksum());
+            assert!(d.method_info.iter().all(|x| x.is_nan()));
+            assert_eq!(d.errors, r.errors);
+        }
+        let b = encode(&rows(0.5, true));
+        assert!(decode(&b[..b.len() - 1]).is_none());
+        let mut long = b.clone();
+        long.push(0);
+        assert!(decode(&long).is_none());
+    }
+
+    #[test]
+    fn torn_and_corrupt_records_are_skipped_then_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.partial");
+        let fp = Fingerprint::of("spec", vec![9], vec![3]);
+        let mut j = Journal::create(&p, &fp).unwrap();
+        assert_eq!(Journal::read_fingerprint(&p).unwrap(), Some(fp.clone()));
+        j.append(0, 0, &rows(1.0, false)).unwrap();
+        j.append(0, 1, &rows(2.0, false)).unwrap();
+        j.append(0, 2, &rows(3.0, false)).unwrap();
+        drop(j);
+        let s = Journal::scan(&p).unwrap();
+        assert_eq!((s.units.len(), s.corrupt), (3, 0));
+        // Flip a byte inside unit 1's payload, and tear the file mid-record.
+        let mut b = std::fs::read(&p).unwrap();
+        let (off, _) = s.units[&(0, 1)];
+        b[off as usize + 30] ^= 0xff;
+        let full = b.len();
+        b.extend_from_slice(&b[s.units[&(0, 0)].0 as usize - RECORD_HEAD..][..40].to_vec());
+        std::fs::write(&p, &b).unwrap();
+        let s = Journal::scan(&p).unwrap();
+        assert_eq!(s.units.keys().collect::<Vec<_>>(), vec![&(0, 0), &(0, 2)]);
+        assert_eq!(s.corrupt, 1);
+        assert_eq!(s.valid_end, full as u64);
+        let mut j = Journal::reopen(&p, s.valid_end).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), full as u64);
+        j.append(0, 1, &rows(2.0, false)).unwrap();
+        let s = Journal::scan(&p).unwrap();
+        assert_eq!(s.units.len(), 3);
+        let (o, l) = s.units[&(0, 1)];
+        // Bit-exact (NaN payloads included) by checksum.
+        assert_eq!(
+            read_unit(&p, o, l).unwrap().checksum(),
+            rows(2.0, false).checksum()
+        );
+        std::fs::write(&p, b"junk").unwrap();
+        assert_eq!(Journal::read_fingerprint(&p).unwrap(), None);
+    }
+}

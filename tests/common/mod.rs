@@ -1,0 +1,69 @@
+//! Helpers shared by the resume and sweep tests: every dataset of a result
+//! file (or of one group), byte for byte.
+#![allow(dead_code)]
+
+use hdf5::types::{TypeDescriptor, VarLenUnicode};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Path (relative to `group`) → the dataset's bytes (numbers little-endian by bit
+/// pattern, strings joined with NUL), for every dataset below `group`.
+pub fn datasets(group: &hdf5::Group) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    walk(group, "", &mut out);
+    out
+}
+
+fn walk(g: &hdf5::Group, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
+    for name in g.member_names().unwrap() {
+        let path = format!("{prefix}{name}");
+        if let Ok(sub) = g.group(&name) {
+            walk(&sub, &format!("{path}/"), out);
+            continue;
+        }
+        let d = g.dataset(&name).unwrap();
+        let bytes: Vec<u8> = match d.dtype().unwrap().to_descriptor().unwrap() {
+            TypeDescriptor::Float(_) => d
+                .read_raw::<f64>()
+                .unwrap()
+                .iter()
+                .flat_map(|v| v.to_bits().to_le_bytes())
+                .collect(),
+            TypeDescriptor::Unsigned(hdf5::types::IntSize::U1) => d.read_raw::<u8>().unwrap(),
+            TypeDescriptor::Unsigned(_) => d
+                .read_raw::<u64>()
+                .unwrap()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+            TypeDescriptor::VarLenUnicode => d
+                .read_raw::<VarLenUnicode>()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s.as_str().bytes().chain([0u8]))
+                .collect(),
+            other => panic!("{path}: unexpected type {other:?}"),
+        };
+        // Shape matters too (a [2×3] and a [3×2] with the same bytes differ).
+        let mut tagged = format!("{:?}:", d.shape()).into_bytes();
+        tagged.extend(bytes);
+        out.insert(path, tagged);
+    }
+}
+
+/// Every dataset of two files (or groups) is identical; lists the differing ones.
+pub fn assert_same_datasets(a: &hdf5::Group, b: &hdf5::Group, what: &str) {
+    let (x, y) = (datasets(a), datasets(b));
+    assert_eq!(
+        x.keys().collect::<Vec<_>>(),
+        y.keys().collect::<Vec<_>>(),
+        "{what}: different dataset lists"
+    );
+    let differ: Vec<&String> = x.keys().filter(|k| x[*k] != y[*k]).collect();
+    assert!(differ.is_empty(), "{what}: datasets differ: {differ:?}");
+    assert!(x.len() >= 10, "{what}: only {} datasets", x.len());
+}
+
+pub fn open(path: &Path) -> hdf5::File {
+    hdf5::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
