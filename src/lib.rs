@@ -8,7 +8,7 @@
 
 pub mod alloc;
 pub mod asrp;
-pub mod cli_corrgan;
+pub mod cli;
 pub mod cluster;
 pub mod corr;
 pub mod engine;
@@ -22,6 +22,7 @@ pub mod onnx;
 pub mod output;
 pub mod rng;
 pub mod seriation;
+pub mod shipped;
 pub mod simulate;
 pub mod spec;
 pub mod summary;

@@ -177,8 +177,15 @@ pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
         s.trials,
         if s.complete { "" } else { "; INCOMPLETE run" }
     );
+    // The name column fits the longest method name (ASRP names reach 50+ characters).
+    let w = rows
+        .iter()
+        .map(|m| m.method.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     t += &format!(
-        "{:<44} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
+        "{:<w$} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
         "method",
         "failed",
         "is_vol",
@@ -193,7 +200,7 @@ pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
     );
     for m in rows {
         t += &format!(
-            "{:<44} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
+            "{:<w$} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
             m.method,
             m.trials_failed,
             m.is_vol.mean,
