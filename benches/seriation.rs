@@ -5,8 +5,9 @@
 
 use corrmc::rng::method_stream;
 use corrmc::seriation::{self, criteria};
-use criterion::{Criterion, black_box};
+use criterion::Criterion;
 use ndarray::Array2;
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 fn fixture(name: &str) -> (Array2<f64>, serde_json::Value) {

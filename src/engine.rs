@@ -99,13 +99,26 @@ pub fn run_trial(
             |r: &Result<Array1<f64>, MethodError>| r.as_ref().map_or_else(|e| e.kind.code(), |_| 0);
         res.status.push(code(&w_is));
         res.status_oos.push(code(&w_oos));
+        let mut w_is = w_is;
         match &w_is {
-            Ok(w) => res.metrics.push(measure(
-                w,
-                w_oos.as_ref().ok(),
-                &data,
-                spec.raw.annualization,
-            )),
+            Ok(w) => {
+                let m = measure(w, w_oos.as_ref().ok(), &data, spec.raw.annualization);
+                // A volatility that is not finite is a failure, never a result.
+                if m[..3].iter().all(|v| v.is_finite()) {
+                    res.metrics.push(m);
+                } else {
+                    res.metrics.push([f64::NAN; N_METRICS]);
+                    let e = MethodError::new(
+                        crate::error::MethodErrorKind::NonFinite,
+                        format!(
+                            "volatility not finite (is {}, oos {}, true {}): variances overflow f64",
+                            m[0], m[1], m[2]
+                        ),
+                    );
+                    *res.status.last_mut().expect("pushed above") = e.kind.code();
+                    w_is = Err(e);
+                }
+            }
             Err(_) => res.metrics.push([f64::NAN; N_METRICS]),
         }
         if let Some(ws) = res.weights.as_mut() {
@@ -149,6 +162,73 @@ pub fn build_allocators(spec: &Spec) -> Result<Vec<Box<dyn Allocator>>, Error> {
                 .map_err(|e| Error::spec(&spec.origin, format!("key `control.{m}`: {e}")))
         })
         .collect()
+}
+
+/// Checks `--threads` (1 to 4× the cores) and `--trials` (1 to [`crate::spec::MAX_TRIALS`])
+/// before any thread starts; returns the thread count to use.
+pub fn check_options(opts: &RunOptions) -> Result<usize, Error> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = opts.threads.unwrap_or(cores);
+    let max = 4 * cores;
+    if !(1..=max).contains(&threads) {
+        return Err(Error::Other(format!(
+            "--threads {threads}: must be between 1 and {max} (4x the {cores} cores available)"
+        )));
+    }
+    if let Some(t) = opts.trials
+        && !(1..=crate::spec::MAX_TRIALS).contains(&t)
+    {
+        return Err(Error::Other(format!(
+            "--trials {t}: must be between 1 and {}",
+            crate::spec::MAX_TRIALS
+        )));
+    }
+    Ok(threads)
+}
+
+/// Bytes a run holds at its peak: per worker one trial's paths and matrices (the T×n normals
+/// of the longer path and about a dozen n×n matrices), plus the chunk of sampled correlation
+/// matrices and results in flight.
+pub fn estimate_memory(spec: &Spec, threads: usize, trials: u64) -> f64 {
+    let n = spec.raw.assets as f64;
+    let t = spec.raw.in_sample_days.max(spec.raw.out_of_sample_days) as f64;
+    let m = spec.methods.len() as f64;
+    let chunk = (spec.chunk_trials as f64).min(trials as f64);
+    let per_worker = 8.0 * (n * t + 12.0 * n * n + 4.0 * m * n);
+    let per_trial_in_flight = 8.0 * (n * n + m * (10.0 + n));
+    threads as f64 * per_worker + chunk * per_trial_in_flight
+}
+
+/// Available memory (bytes) from /proc/meminfo's MemAvailable, if readable.
+pub fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
+
+/// Refuses, before any work, a study whose working memory cannot fit: an allocation that
+/// large would abort the process mid-run.
+pub fn check_memory(spec: &Spec, threads: usize, trials: u64) -> Result<(), Error> {
+    let need = estimate_memory(spec, threads, trials);
+    if let Some(avail) = available_memory()
+        && need > avail
+    {
+        return Err(Error::spec(
+            &spec.origin,
+            format!(
+                "the study needs about {:.1} GB of memory ({} assets, {} days, {threads} threads, \
+                 chunk_trials = {}) but {:.1} GB are available; lower `assets`, \
+                 `in_sample_days`/`out_of_sample_days`, `chunk_trials` or --threads",
+                need / 1e9,
+                spec.raw.assets,
+                spec.raw.in_sample_days.max(spec.raw.out_of_sample_days),
+                spec.chunk_trials,
+                avail / 1e9
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// How a run shows progress.
@@ -606,21 +686,17 @@ fn assemble(
 /// Runs (or resumes) a study: every unit checkpointed to `<output>.partial`, the
 /// result file assembled at the end.
 pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Error> {
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(Error::Other("--threads must be at least 1".into()));
-    }
+    let threads = check_options(&RunOptions {
+        threads: opts.threads,
+        trials: opts.trials,
+        ..Default::default()
+    })?;
     if opts.resume && opts.overwrite {
         return Err(Error::Other(
             "--resume and --overwrite contradict each other: --resume continues the interrupted run, \
              --overwrite discards it; pass one"
                 .into(),
         ));
-    }
-    if opts.trials == Some(0) {
-        return Err(Error::Other("--trials must be at least 1".into()));
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -665,23 +741,16 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         });
     }
     let resuming = opts.resume && partial.exists();
-    if output.exists() && !opts.overwrite {
-        return Err(Error::io(
-            &output,
-            "output exists; pass --overwrite to replace it, or choose another --output",
-        ));
-    }
-    if partial.exists() && !opts.overwrite && !resuming {
-        return Err(Error::io(
-            &partial,
-            "an interrupted run's results are here; pass --resume to continue it, or \
-             --overwrite to discard them and start again",
-        ));
-    }
     if resuming {
         check_journal(&partial, &fp)?;
     }
+    for p in &study.points {
+        p.spec.check_methods()?;
+    }
     if !opts.force {
+        for p in &study.points {
+            check_memory(&p.spec, threads, opts.trials.unwrap_or(p.spec.raw.trials))?;
+        }
         crate::plan::check_resources(study, opts.trials, threads, &output)?;
     }
     // Build every point's source and methods now: a bad one fails before any file exists.
@@ -690,6 +759,15 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         .iter()
         .map(|p| point_info(&p.spec))
         .collect::<Result<Vec<_>, Error>>()?;
+    if partial.exists() && !opts.overwrite && !resuming {
+        return Err(Error::io(
+            &partial,
+            "an interrupted run's results are here; pass --resume to continue it, or \
+             --overwrite to discard them and start again",
+        ));
+    }
+    // Not an existing file unless --overwrite, a writable folder (created if missing).
+    crate::output::check_output(&output, opts.overwrite)?;
     // Which units are safely on disk.
     let mut done: Vec<Vec<bool>> = units_of.iter().map(|&n| vec![false; n as usize]).collect();
     let (mut kept, mut corrupt, mut kept_trials) = (0u64, 0u64, 0u64);
@@ -709,10 +787,6 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         if partial.exists() {
             std::fs::remove_file(&partial)
                 .map_err(|e| Error::io(&partial, format!("cannot remove: {e}")))?;
-        }
-        if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(dir, format!("cannot create output directory: {e}")))?;
         }
         Journal::create(&partial, &fp)?
     };

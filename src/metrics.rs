@@ -44,8 +44,16 @@ pub fn measure(
     d: &TrialData,
     annualization: f64,
 ) -> [f64; N_METRICS] {
-    let vol =
-        |s: &ndarray::Array2<f64>| (annualization * quad_form(s.view(), w.view()).max(0.0)).sqrt();
+    // A PSD covariance gives wᵀSw ≥ 0 up to rounding, so tiny negatives are clamped; NaN and
+    // ±∞ (overflow) stay non-finite and the engine records the trial as failed for the method.
+    let vol = |s: &ndarray::Array2<f64>| {
+        let q = quad_form(s.view(), w.view());
+        if q.is_nan() {
+            f64::NAN
+        } else {
+            (annualization * q.max(0.0)).sqrt()
+        }
+    };
     let turnover = w_oos.map_or(f64::NAN, |o| 0.5 * (w - o).mapv(f64::abs).sum());
     [
         vol(&d.cov_is),

@@ -450,6 +450,8 @@ pub fn qi_sun_newton(g: ArrayView2<'_, f64>, params: &NearestParams) -> Result<S
         let fnorm = pt.grad.dot(&pt.grad).sqrt();
         // Inexact Newton: relative CG tolerance min(0.1, ‖F‖) gives quadratic convergence.
         let rhs = -&pt.grad;
+        // min/max rather than clamp: a NaN residual norm must give the floor, not NaN.
+        #[allow(clippy::manual_clamp)]
         let d = pcg(&pt.vecs, &om, &rhs, fnorm.min(0.1).max(1e-14), 200);
         let slope = pt.grad.dot(&d);
         let mut alpha = 1.0;

@@ -100,6 +100,73 @@ pub struct Header<'a> {
     pub chunk_trials: usize,
 }
 
+/// Free bytes on the file system that would hold `path` (its folder, or the nearest
+/// existing ancestor), if known.
+pub fn free_disk(path: &Path) -> Option<f64> {
+    let mut dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    while !dir.exists() {
+        dir = dir
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+    }
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then_some(st.f_bavail as f64 * st.f_frsize as f64)
+}
+
+/// Checks, before any work, that a result can be written to `path`: not a folder, not an
+/// existing file unless `overwrite` (and then one that can be replaced), in a folder that
+/// exists or can be created and is writable. Creates missing parent folders.
+pub fn check_output(path: &Path, overwrite: bool) -> Result<(), Error> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::io(
+            path,
+            "empty output path; name a file such as results/study.h5",
+        ));
+    }
+    if path.is_dir() {
+        return Err(Error::io(
+            path,
+            "is a folder; the output must name a file (e.g. FOLDER/study.h5)",
+        ));
+    }
+    if path.exists() {
+        if !overwrite {
+            return Err(Error::io(
+                path,
+                "output exists; pass --overwrite to replace it, or choose another output path",
+            ));
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, format!("exists and cannot be replaced: {e}")))?;
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::io(
+            dir,
+            "is a file, not a folder; choose another output path",
+        ));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(dir, format!("cannot create output folder: {e}")))?;
+    let probe = dir.join(format!(".corrmc-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .map_err(|e| Error::io(dir, format!("output folder is not writable: {e}")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// The datasets of one grid point: the single-run layout, in the file's root
 /// group for a plain run or in `/points/<k>/` for a sweep, plus `checkpoint/`
 /// (per-unit done flags, checksums and error rows).

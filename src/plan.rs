@@ -4,11 +4,11 @@
 //! Cost model (bytes; n assets, M methods, c = chunk_trials, T trials, P threads,
 //! T_is/T_oos the path lengths), documented in README "Sweeps and checkpoints":
 //! - peak memory = 64 MiB (process, libraries, HDF5 caches) + the largest point's
-//!   `c·n²·8` (the unit's true matrices, drawn together) + `c·M·(9·8 + 2)`
-//!   (+ `2·c·M·n·8` with stored weights: results and their rows) + `P·((T_is +
-//!   T_oos)·n·8 + (24 + 2M)·n²·8)` (each worker's return paths, covariances and
-//!   allocator scratch) + the source's resident data (file/bank size on disk,
-//!   CorrGAN model size plus `3·batch·n²·8`). Points run one after another.
+//!   [`crate::engine::estimate_memory`] (per worker one trial's paths and matrices,
+//!   plus the unit's sampled matrices and results in flight) + `2·c·M·n·8` with
+//!   stored weights (results and their rows) + the source's resident data
+//!   (file/bank size on disk, CorrGAN model size plus `3·batch·n²·8`). Points run
+//!   one after another.
 //! - output size (uncompressed, an upper bound: deflate only shrinks it) =
 //!   Σ points `T·M·(9·8 + 2)` + `T·M·n·8` with weights + `T·8` per source
 //!   diagnostic, plus the error messages.
@@ -55,7 +55,6 @@ fn point_estimate(spec: &Spec, trials: u64, threads: usize) -> PointEstimate {
     let n = spec.raw.assets as u64;
     let m = spec.methods.len() as u64;
     let c = (spec.chunk_trials as u64).min(trials).max(1);
-    let days = (spec.raw.in_sample_days + spec.raw.out_of_sample_days) as u64;
     let per_row = m * ((N_METRICS as u64 + 2) * 8 + 2);
     let weights_row = if spec.raw.store_weights { m * n * 8 } else { 0 };
     let source = match &spec.raw.source {
@@ -69,10 +68,8 @@ fn point_estimate(spec: &Spec, trials: u64, threads: usize) -> PointEstimate {
         SourceSpec::Corrgan { .. } | SourceSpec::File { .. } | SourceSpec::Bank { .. } => 4,
         _ => 0,
     };
-    let memory = c * n * n * 8
-        + c * (per_row + 2 * weights_row)
-        + threads as u64 * (days * n * 8 + (24 + 2 * m) * n * n * 8)
-        + source;
+    let memory =
+        crate::engine::estimate_memory(spec, threads, trials) as u64 + c * 2 * weights_row + source;
     let output = trials
         .saturating_mul(per_row + weights_row + diagnostics * 8)
         .saturating_add(unit_count(trials, c) * 9);
@@ -123,33 +120,12 @@ pub fn calibrate(study: &Study, budget_s: f64, max_trials: u64) -> Result<Vec<(f
     Ok(out)
 }
 
-/// MemAvailable from /proc/meminfo (None where unknown).
-pub fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+fn available_memory() -> Option<u64> {
+    crate::engine::available_memory().map(|b| b as u64)
 }
 
-/// Free bytes on the file system holding `path` (or its nearest existing parent).
-pub fn free_disk(path: &Path) -> Option<u64> {
-    let mut dir = if path.as_os_str().is_empty() {
-        Path::new(".").to_path_buf()
-    } else {
-        path.to_path_buf()
-    };
-    while !dir.exists() {
-        dir = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => Path::new(".").to_path_buf(),
-        };
-    }
-    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return None;
-    }
-    Some(s.f_bavail as u64 * s.f_frsize as u64)
+fn free_disk(path: &Path) -> Option<u64> {
+    crate::output::free_disk(path).map(|b| b as u64)
 }
 
 /// `1.5 GB`, `340 MB`, `12 kB` (decimal units).
@@ -314,8 +290,8 @@ kind = "uniform"
             e.contains("output size") && e.contains("lower trials") && e.contains("--force"),
             "{e}"
         );
-        // n = 100000 is a valid spec but one unit's matrices alone need c·n²·8 = 8 TB.
-        let big = Study::parse(&SPEC.replace("assets = 10", "assets = 100000"), "p.toml").unwrap();
+        // n = 20000 is a valid spec but 100 such matrices in flight alone need 320 GB.
+        let big = Study::parse(&SPEC.replace("assets = 10", "assets = 20000"), "p.toml").unwrap();
         let e = check_resources(&big, None, 2, &dir.path().join("x.h5"))
             .unwrap_err()
             .to_string();

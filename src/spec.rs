@@ -108,7 +108,7 @@ pub enum SourceSpec {
 }
 
 fn default_corrgan_model() -> String {
-    crate::cli_corrgan::DEFAULT_MODEL.to_string()
+    crate::corr::corrgan::DEFAULT_MODEL.to_string()
 }
 fn default_corrgan_backend() -> String {
     "tract".to_string()
@@ -118,15 +118,187 @@ fn default_corrgan_batch() -> usize {
 }
 
 /// `[volatility]`: per-asset daily volatilities.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "model", rename_all = "lowercase", deny_unknown_fields)]
 pub enum VolSpec {
-    #[default]
-    Unit,
+    /// σ = 1 (a struct variant so that unknown keys beside `model = "unit"` are refused).
+    Unit {},
     Uniform {
         low: f64,
         high: f64,
     },
+}
+
+/// Resolves one input path of a spec: absolute as is, relative against `base`. A path that
+/// does not exist there but names a shipped model (e.g. `models/corrgan/generator_50d.onnx`)
+/// is served from the copy embedded in the binary ([`crate::shipped`]).
+fn resolve_input(base: Option<&Path>, key: &str, p: &str) -> Result<String, (String, String)> {
+    let given = Path::new(p);
+    let path = match base {
+        Some(b) if given.is_relative() => b.join(given),
+        _ => given.to_path_buf(),
+    };
+    if path.exists() {
+        return Ok(path.display().to_string());
+    }
+    if let Some(shipped) = crate::shipped::materialize(p) {
+        return shipped
+            .map(|q| q.display().to_string())
+            .map_err(|e| (key.to_string(), e.to_string()));
+    }
+    let how = match base {
+        Some(b) if given.is_relative() => format!(
+            " (relative paths in a spec resolve against the spec's folder '{}')",
+            b.display()
+        ),
+        _ => String::new(),
+    };
+    Err((
+        key.to_string(),
+        format!("file '{}' not found{how}", path.display()),
+    ))
+}
+
+/// Resolves every input path of the spec in place (see [`resolve_input`]).
+fn resolve_paths(raw: &mut RawSpec, base: Option<&Path>) -> Result<(), (String, String)> {
+    match &mut raw.source {
+        SourceSpec::File { path, dataset, .. } => {
+            let (file, inline) = match crate::npy::split_h5_spec(path) {
+                Some((f, d)) => (f.to_string(), Some(d.to_string())),
+                None => (path.clone(), None),
+            };
+            let resolved = resolve_input(base, "source.path", &file)?;
+            let lower = file.to_ascii_lowercase();
+            let is_h5 = [".h5", ".hdf5", ".hdf"].iter().any(|e| lower.ends_with(e));
+            if is_h5 && inline.is_none() && dataset.is_none() {
+                return Err((
+                    "source.dataset".into(),
+                    format!(
+                        "required for the HDF5 file '{file}': the path of the dataset holding the \
+                         [k, n, n] or [n, n] matrices, e.g. dataset = \"/corr\""
+                    ),
+                ));
+            }
+            *path = match inline {
+                Some(d) => format!("{resolved}:{d}"),
+                None => resolved,
+            };
+        }
+        SourceSpec::Bank { path, .. } => *path = resolve_input(base, "source.path", path)?,
+        SourceSpec::Corrgan {
+            model, ort_library, ..
+        } => {
+            *model = resolve_input(base, "source.model", model)?;
+            if let Some(lib) = ort_library {
+                *lib = resolve_input(base, "source.ort_library", lib)?;
+            }
+        }
+        SourceSpec::Uniform { .. } | SourceSpec::Block { .. } => {}
+    }
+    for (method, table) in raw.control.iter_mut() {
+        if let Some(toml::Value::String(m)) = table.get_mut("model") {
+            *m = resolve_input(base, &format!("control.{method}.model"), m)?;
+        }
+    }
+    Ok(())
+}
+
+/// Range checks of the top-level keys that need no source or method (each names the key
+/// and the valid range).
+fn validate_ranges(raw: &RawSpec) -> Result<(), (String, String)> {
+    let bad = |k: &str, m: String| Err((k.to_string(), m));
+    if raw.trials > MAX_TRIALS {
+        return bad(
+            "trials",
+            format!("must be at most {MAX_TRIALS}, got {}", raw.trials),
+        );
+    }
+    if raw.assets > MAX_ASSETS {
+        return bad(
+            "assets",
+            format!("must be at most {MAX_ASSETS}, got {}", raw.assets),
+        );
+    }
+    for (k, v) in [
+        ("in_sample_days", raw.in_sample_days),
+        ("out_of_sample_days", raw.out_of_sample_days),
+    ] {
+        if v > MAX_DAYS {
+            return bad(k, format!("must be at most {MAX_DAYS}, got {v}"));
+        }
+    }
+    let a = raw.annualization;
+    if !(a.is_finite() && (MIN_ANNUALIZATION..=MAX_ANNUALIZATION).contains(&a)) {
+        return bad(
+            "annualization",
+            format!(
+                "periods per year, between {MIN_ANNUALIZATION} and {MAX_ANNUALIZATION} \
+                 (252 for daily, 52 weekly, 12 monthly data), got {a}"
+            ),
+        );
+    }
+    if let Some(c) = raw.chunk_trials
+        && !(1..=MAX_CHUNK_TRIALS).contains(&c)
+    {
+        return bad(
+            "chunk_trials",
+            format!("must be between 1 and {MAX_CHUNK_TRIALS}, got {c}"),
+        );
+    }
+    if let VolSpec::Uniform { low, high } = raw.volatility
+        && !(low.is_finite()
+            && high.is_finite()
+            && low >= MIN_DAILY_VOL
+            && high <= MAX_DAILY_VOL
+            && low <= high)
+    {
+        return bad(
+            "volatility",
+            format!(
+                "uniform needs {MIN_DAILY_VOL} <= low <= high <= {MAX_DAILY_VOL} \
+                 (daily volatilities, e.g. low = 0.005, high = 0.03), got low = {low}, high = {high}"
+            ),
+        );
+    }
+    if let SourceSpec::Uniform { eta } = raw.source
+        && !(eta.is_finite() && (MIN_ETA..=MAX_ETA).contains(&eta))
+    {
+        return bad(
+            "source.eta",
+            format!(
+                "must be between {MIN_ETA} and {MAX_ETA} (1 = uniform over correlation matrices; \
+                 smaller spreads correlations towards ±1, larger concentrates them at 0), got {eta}"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Largest `trials` a spec may ask for (a u64 trial index and HDF5 extents stay far from
+/// overflow; larger studies are sweeps or several seeds).
+pub const MAX_TRIALS: u64 = 1_000_000_000;
+/// Largest `assets`: n² matrices of 8 bytes at n = 20000 are 3.2 GB each.
+pub const MAX_ASSETS: usize = 20_000;
+/// Longest path (days) per sample.
+pub const MAX_DAYS: usize = 10_000_000;
+/// Range of `annualization` (periods per year).
+pub const MIN_ANNUALIZATION: f64 = 0.01;
+pub const MAX_ANNUALIZATION: f64 = 1e6;
+/// Largest `chunk_trials`.
+pub const MAX_CHUNK_TRIALS: usize = 1_000_000;
+/// Range of daily volatilities of the `uniform` model: beyond these, variances overflow
+/// or underflow f64 in the metrics.
+pub const MIN_DAILY_VOL: f64 = 1e-8;
+pub const MAX_DAILY_VOL: f64 = 10.0;
+/// Range of the LKJ η of the uniform source: below the minimum the onion method's Beta
+/// parameters underflow.
+pub const MIN_ETA: f64 = 1e-3;
+pub const MAX_ETA: f64 = 1e6;
+
+impl Default for VolSpec {
+    fn default() -> Self {
+        VolSpec::Unit {}
+    }
 }
 
 /// A validated spec.
@@ -146,17 +318,38 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// Reads, parses and validates a spec file; relative input paths in it (sources, models,
+    /// libraries) resolve against the file's folder.
     pub fn from_file(path: &Path) -> Result<Spec, Error> {
+        if path.is_dir() {
+            return Err(Error::io(path, "is a folder, not a spec file (.toml)"));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(path, format!("cannot read spec: {e}")))?;
-        Spec::parse(&text, &path.display().to_string())
+        let base = path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        Spec::parse_in(&text, &path.display().to_string(), base)
     }
 
-    /// Parses and validates spec text; `origin` names it in errors.
+    /// Parses and validates spec text; `origin` names it in errors. Relative input paths
+    /// resolve against the working directory.
     pub fn parse(text: &str, origin: &str) -> Result<Spec, Error> {
-        let raw: RawSpec =
+        Spec::parse_in(text, origin, None)
+    }
+
+    /// Parses and validates spec text whose relative input paths resolve against `base`
+    /// (the spec file's folder; `None`: the working directory).
+    pub fn parse_in(text: &str, origin: &str, base: Option<&Path>) -> Result<Spec, Error> {
+        let mut raw: RawSpec =
             toml::from_str(text).map_err(|e| Error::spec(origin, format!("invalid spec: {e}")))?;
         let bad = |key: &str, msg: String| Error::spec(origin, format!("key `{key}`: {msg}"));
+        resolve_paths(&mut raw, base).map_err(|(k, m)| bad(&k, m))?;
+        validate_ranges(&raw).map_err(|(k, m)| bad(&k, m))?;
         if raw.name.trim().is_empty() {
             return Err(bad("name", "must not be empty".into()));
         }
@@ -185,15 +378,6 @@ impl Spec {
             return Err(bad(
                 "out_of_sample_days",
                 format!("must be at least 2, got {}", raw.out_of_sample_days),
-            ));
-        }
-        if !(raw.annualization > 0.0 && raw.annualization.is_finite()) {
-            return Err(bad(
-                "annualization",
-                format!(
-                    "must be a positive number (252 for daily data), got {}",
-                    raw.annualization
-                ),
             ));
         }
         if raw.methods.is_empty() {
@@ -236,25 +420,9 @@ impl Spec {
             return Err(bad("chunk_trials", "must be at least 1".into()));
         }
         let vol = match raw.volatility {
-            VolSpec::Unit => VolModel::Unit,
-            VolSpec::Uniform { low, high } => {
-                if !(low > 0.0 && low.is_finite() && high >= low && high.is_finite()) {
-                    return Err(bad(
-                        "volatility",
-                        format!("uniform needs 0 < low <= high, got low = {low}, high = {high}"),
-                    ));
-                }
-                VolModel::Uniform { low, high }
-            }
+            VolSpec::Unit {} => VolModel::Unit,
+            VolSpec::Uniform { low, high } => VolModel::Uniform { low, high },
         };
-        if let SourceSpec::Uniform { eta } = raw.source
-            && !(eta > 0.0 && eta.is_finite())
-        {
-            return Err(bad(
-                "source.eta",
-                format!("must be positive (1 = uniform over correlation matrices), got {eta}"),
-            ));
-        }
         let output = PathBuf::from(
             raw.output
                 .clone()
@@ -283,6 +451,20 @@ impl Spec {
             spec.build_source()?;
         }
         Ok(spec)
+    }
+
+    /// Builds every method once and checks that it can run at the spec's `assets` (e.g. a DHRP
+    /// model trained for another n is refused here, not in every trial). `run` calls it before
+    /// any work; `export-training`, which allocates nothing, does not.
+    pub fn check_methods(&self) -> Result<(), Error> {
+        for &m in &self.methods {
+            let c = self.controls.get(m).cloned().unwrap_or_default();
+            let a = crate::alloc::build_with(m, &c)
+                .map_err(|e| Error::spec(&self.origin, format!("key `methods`: {m}: {e}")))?;
+            a.supports(self.raw.assets)
+                .map_err(|e| Error::spec(&self.origin, format!("key `methods`: {m}: {e}")))?;
+        }
+        Ok(())
     }
 
     /// The embedded quick-start spec.
@@ -358,9 +540,24 @@ impl Spec {
                     eig_floor: eig_floor.unwrap_or(d.eig_floor),
                     ..d
                 };
+                if !(repair.tol > 0.0 && repair.tol < 1e-2) {
+                    return Err(bad(
+                        "source.repair_tol",
+                        format!("must lie in (0, 1e-2), got {}", repair.tol),
+                    ));
+                }
+                if !(0.0..1.0).contains(&repair.eig_floor) {
+                    return Err(bad(
+                        "source.eig_floor",
+                        format!(
+                            "must lie in [0, 1) (a correlation matrix's eigenvalues average 1), got {}",
+                            repair.eig_floor
+                        ),
+                    ));
+                }
                 repair
                     .validate()
-                    .map_err(|e| bad("source.repair_tol", e.to_string()))?;
+                    .map_err(|e| bad("source", e.to_string()))?;
                 if *batch == 0 {
                     return Err(bad("source.batch", "must be at least 1".into()));
                 }
@@ -374,7 +571,15 @@ impl Spec {
                     expected_dim: Some(n),
                     repair,
                 };
-                Box::new(crate::corr::corrgan::CorrGan::new(p)?)
+                Box::new(crate::corr::corrgan::CorrGan::new(p).map_err(|e| match e {
+                    // The model loads but makes matrices of another size: the key to change
+                    // is `assets` (or the model).
+                    Error::Model { message, .. } if message.contains("study asks for") => bad(
+                        "assets",
+                        format!("{message}; set assets to the model's size or choose another source.model"),
+                    ),
+                    other => other,
+                })?)
             }
             SourceSpec::Bank { path, cycle } => {
                 let b = crate::corr::bank::BankSource::open(Path::new(path), *cycle)?;

@@ -340,8 +340,15 @@ fn render_methods(
         trials,
         if complete { "" } else { "; INCOMPLETE run" }
     );
+    // The name column fits the longest method name (ASRP names reach 50+ characters).
+    let w = rows
+        .iter()
+        .map(|m| m.method.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     t += &format!(
-        "{:<44} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
+        "{:<w$} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
         "method",
         "failed",
         "is_vol",
@@ -356,7 +363,7 @@ fn render_methods(
     );
     for m in rows {
         t += &format!(
-            "{:<44} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
+            "{:<w$} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
             m.method,
             m.trials_failed,
             m.is_vol.mean,

@@ -103,19 +103,38 @@ impl Study {
         !self.keys.is_empty()
     }
 
+    /// Reads a spec file; relative input paths resolve against its folder (as
+    /// [`Spec::from_file`]).
     pub fn from_file(path: &Path) -> Result<Study, Error> {
+        if path.is_dir() {
+            return Err(Error::io(path, "is a folder, not a spec file (.toml)"));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(path, format!("cannot read spec: {e}")))?;
-        Study::parse(&text, &path.display().to_string())
+        let base = path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        Study::parse_in(&text, &path.display().to_string(), base)
     }
 
     /// Parses a spec with or without `[sweep]`, resolving and validating every point.
     pub fn parse(text: &str, origin: &str) -> Result<Study, Error> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e| Error::spec(origin, format!("invalid spec: {e}")))?;
+        Study::parse_in(text, origin, None)
+    }
+
+    /// As [`Study::parse`], relative input paths resolving against `base`.
+    pub fn parse_in(text: &str, origin: &str, base: Option<&Path>) -> Result<Study, Error> {
+        let mut table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            // Let the spec parser give its usual message (line, column, key).
+            Err(_) => return Ok(Study::single(Spec::parse_in(text, origin, base)?)),
+        };
         let Some(sweep) = table.remove("sweep") else {
-            return Ok(Study::single(Spec::parse(text, origin)?));
+            return Ok(Study::single(Spec::parse_in(text, origin, base)?));
         };
         let bad = |key: &str, msg: String| Error::spec(origin, format!("key `{key}`: {msg}"));
         let toml::Value::Table(sweep) = sweep else {
@@ -190,6 +209,9 @@ impl Study {
                 set(&mut t, key, v.clone())
                     .map_err(|m| Error::spec(origin, format!("{what}: key `{key}`: {m}")))?;
             }
+            if let Some(b) = base {
+                absolutize_inputs(&mut t, b);
+            }
             // A standalone run of the resolved spec writes next to the sweep file.
             t.insert(
                 "output".into(),
@@ -197,7 +219,7 @@ impl Study {
             );
             let resolved = toml::to_string(&t)
                 .map_err(|e| Error::spec(origin, format!("{what}: cannot write it back: {e}")))?;
-            let spec = Spec::parse(&resolved, &format!("{origin} [{what}]"))?;
+            let spec = Spec::parse_in(&resolved, &format!("{origin} [{what}]"), base)?;
             points.push(Point { values, spec });
         }
         Ok(Study {
@@ -302,6 +324,37 @@ fn key_positions(text: &str) -> Vec<(String, usize)> {
         }
     }
     out
+}
+
+/// Rewrites the relative input paths of a point (source file, bank or model, a
+/// method's model) that exist under `base` as `base`-joined paths, so that its
+/// resolved spec runs the same from any folder (`plan --expand`).
+fn absolutize_inputs(t: &mut toml::Table, base: &Path) {
+    let fix = |v: &mut toml::Value| {
+        let Some(p) = v.as_str() else { return };
+        let (file, suffix) = match crate::npy::split_h5_spec(p) {
+            Some((f, d)) => (f.to_string(), format!(":{d}")),
+            None => (p.to_string(), String::new()),
+        };
+        let joined = base.join(&file);
+        if Path::new(&file).is_relative() && joined.exists() {
+            *v = toml::Value::String(format!("{}{suffix}", joined.display()));
+        }
+    };
+    if let Some(src) = t.get_mut("source").and_then(|v| v.as_table_mut()) {
+        for key in ["path", "model", "ort_library"] {
+            if let Some(v) = src.get_mut(key) {
+                fix(v);
+            }
+        }
+    }
+    if let Some(ctl) = t.get_mut("control").and_then(|v| v.as_table_mut()) {
+        for (_, c) in ctl.iter_mut() {
+            if let Some(v) = c.as_table_mut().and_then(|c| c.get_mut("model")) {
+                fix(v);
+            }
+        }
+    }
 }
 
 /// Sets the dotted `key` in `t` to `v` (a table value replaces the whole table).

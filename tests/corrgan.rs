@@ -354,7 +354,10 @@ fn spec_refuses_a_generator_of_the_wrong_size() {
 
 #[test]
 fn cli_repair_sample_and_inspect() {
-    use corrmc::cli_corrgan::*;
+    use corrmc::cli::common::GeneratorArgs;
+    use corrmc::cli::inspect::{InspectArgs, run as run_inspect};
+    use corrmc::cli::repair::{RepairArgs, run as run_repair};
+    use corrmc::cli::sample::{SampleArgs, run as run_sample};
     let dir = tempfile::tempdir().unwrap();
     let input = root().join("fixtures/repair/noisy_50_input.npy");
     let output = dir.path().join("out.npy");
@@ -366,6 +369,8 @@ fn cli_repair_sample_and_inspect() {
         tol: 1e-12,
         eig_floor: 0.0,
         display: Some(dir.path().join("shown.npy")),
+        overwrite: false,
+        symmetrize: false,
     })
     .unwrap();
     let x: ndarray::Array2<f64> = ndarray_npy::read_npy(&output).unwrap();
@@ -389,6 +394,8 @@ fn cli_repair_sample_and_inspect() {
         tol: 1e-12,
         eig_floor: 0.0,
         display: None,
+        overwrite: false,
+        symmetrize: false,
     })
     .unwrap_err()
     .to_string();
@@ -408,6 +415,7 @@ fn cli_repair_sample_and_inspect() {
         output: bank.clone(),
         start: 0,
         generator: generator.clone(),
+        overwrite: false,
     })
     .unwrap();
     assert_eq!(Bank::open(&bank).unwrap().len(), 20);

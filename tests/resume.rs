@@ -275,51 +275,16 @@ sectors = 4
 subsectors = 2
 "#;
 
-/// `corrmc run ARGS` in `cwd` (the CLI's run command, in a child process).
+/// `corrmc run ARGS` in `cwd`: the built binary.
 fn corrmc_run(args: &[&str], cwd: &Path) -> Child {
-    let mut argv = vec!["corrmc".to_string(), "run".to_string()];
-    argv.extend(args.iter().map(|s| s.to_string()));
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_process_entry",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("CORRMC_CHILD_ARGV", argv.join("\u{1f}"))
+    Command::new(env!("CARGO_BIN_EXE_corrmc"))
+        .arg("run")
+        .args(args)
         .current_dir(cwd)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Entry point of the child processes above: runs `corrmc run` (the library's CLI
-/// module, as the binary does) and exits with its status. Without the variable it
-/// is an ordinary no-op test.
-#[test]
-fn child_process_entry() {
-    let Ok(argv) = std::env::var("CORRMC_CHILD_ARGV") else {
-        return;
-    };
-    use clap::Parser;
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(subcommand)]
-        cmd: Cmd,
-    }
-    #[derive(clap::Subcommand)]
-    enum Cmd {
-        Run(corrmc::cli::run::Args),
-    }
-    let Cmd::Run(args) = Cli::parse_from(argv.split('\u{1f}')).cmd;
-    match corrmc::cli::run::run(&args) {
-        Ok(()) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1)
-        }
-    }
 }
 
 fn wait(c: Child) -> (Option<i32>, String) {
@@ -393,8 +358,7 @@ fn sigkill_at_random_moments_then_resume_matches_uninterrupted() {
         "--threads",
         "1",
         "--resume",
-        "--summary",
-        "false",
+        "--no-summary",
     ];
     let (out, part) = (
         dir.path().join("out.h5"),
@@ -454,8 +418,7 @@ fn sigterm_and_sigint_stop_gracefully_and_resume() {
             "--threads",
             "1",
             "--resume",
-            "--summary",
-            "false",
+            "--no-summary",
         ];
         let mut c = corrmc_run(&args, dir.path());
         // Wait for the first progress line (handlers installed, computing), then stop it.
@@ -484,14 +447,7 @@ fn sigterm_and_sigint_stop_gracefully_and_resume() {
         assert!(part.exists() && !out.exists());
     }
     let (code, err) = wait(corrmc_run(
-        &[
-            "slow.toml",
-            "-o",
-            "out.h5",
-            "--resume",
-            "--summary",
-            "false",
-        ],
+        &["slow.toml", "-o", "out.h5", "--resume", "--no-summary"],
         dir.path(),
     ));
     assert_eq!(code, Some(0), "{err}");

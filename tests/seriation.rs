@@ -389,9 +389,8 @@ fn every_registered_method_runs_at_n100() {
 
 #[test]
 fn cli_reads_npy_and_rejects_bad_matrices() {
-    use corrmc::seriation::cli::{
-        CriteriaArgs, SeriateArgs, read_distance, run_criteria, run_seriate,
-    };
+    use corrmc::cli::criteria::{CriteriaArgs, run as run_criteria};
+    use corrmc::cli::seriate::{SeriateArgs, read_distance, run as run_seriate};
     let dir = tempfile::tempdir().unwrap();
     let f = &fixtures()[0]; // block_8 distances
     let good = dir.path().join("d.npy");

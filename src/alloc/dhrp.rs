@@ -125,12 +125,16 @@ pub trait DhrpModel: Send + Sync {
 /// The default model file, relative to the crate root.
 pub const DEFAULT_MODEL: &str = "models/dhrp/dhrp_50.onnx";
 
-/// Resolves a model path: absolute, relative to the working directory if it exists
-/// there, else relative to the crate root.
+/// Resolves a model path: absolute, or relative to the working directory if it exists
+/// there, else the shipped model of that name (embedded in the binary, see
+/// [`crate::shipped`]), else relative to the crate root (which then reports it missing).
 pub fn resolve_model_path(p: &str) -> PathBuf {
     let path = PathBuf::from(p);
     if path.is_absolute() || path.exists() {
         return path;
+    }
+    if let Some(Ok(shipped)) = crate::shipped::materialize(p) {
+        return shipped;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -149,6 +153,19 @@ impl Dhrp {
 impl Allocator for Dhrp {
     fn name(&self) -> &str {
         "DHRP"
+    }
+    fn supports(&self, n: usize) -> Result<(), String> {
+        if n == self.model.n() {
+            Ok(())
+        } else {
+            Err(format!(
+                "model {} was trained for n = {} assets, the spec has assets = {n}; set \
+                 [control.DHRP] model = \"path/to/dhrp_{n}.onnx\" (train one with models/dhrp/README.md) \
+                 or drop DHRP from methods",
+                self.model.path().display(),
+                self.model.n()
+            ))
+        }
     }
     fn allocate(&self, est: &Estimate, _: &Context) -> Result<Array1<f64>, MethodError> {
         if est.n() != self.model.n() {

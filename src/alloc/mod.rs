@@ -150,6 +150,11 @@ pub trait Allocator: Send + Sync {
     fn note_description(&self) -> Option<String> {
         None
     }
+    /// Whether the method is defined for `n` assets at all (checked when a spec loads, so
+    /// that a study never fails in every trial for a reason known up front).
+    fn supports(&self, _n: usize) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Checks what every method must return: n finite weights summing to 1.

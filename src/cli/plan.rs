@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
-pub struct Args {
+pub struct PlanArgs {
     /// Experiment spec (with or without `[sweep]`); with none, the embedded quick start.
     pub spec: Option<PathBuf>,
     /// Write each grid point's resolved spec to DIR/point-<k>.toml (run alone, each gives
@@ -29,7 +29,7 @@ pub struct Args {
     pub calibrate_s: f64,
 }
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &PlanArgs) -> Result<()> {
     let study = match &args.spec {
         Some(p) => Study::from_file(p)?,
         None => Study::single(Spec::quickstart()),

@@ -7,33 +7,34 @@ use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+/// `corrmc run [SPEC] [--threads N] [--output PATH] [--overwrite | --resume] [--force] [--trials K] [--no-summary]`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct Args {
-    /// Experiment spec, e.g. experiments/blog-replication.toml (a `[sweep]` runs every grid point
-    /// into one file); with none, the embedded quick-start experiment.
+pub struct RunArgs {
+    /// Experiment spec (TOML), e.g. experiments/blog-replication.toml (a `[sweep]` runs every
+    /// grid point into one file); without it, the embedded quick-start experiment.
     pub spec: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    /// Worker threads, 1 to 4x the cores (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65536))]
     pub threads: Option<usize>,
-    /// Output file (default: the spec's `output`).
+    /// Output file (default: the spec's `output`, else results/<name>.h5).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Replace the output file, or discard an interrupted run's `.partial`.
+    /// Replace the output file if it exists, or discard an interrupted run's `.partial`.
     #[arg(long)]
     pub overwrite: bool,
     /// Continue an interrupted run from `<output>.partial`: units whose checksums verify are
-    /// kept, the rest recomputed (starts afresh if there is none; a no-op if already complete).
+    /// kept, the rest recomputed (a fresh run if there is none; a no-op if already complete).
     #[arg(long)]
     pub resume: bool,
     /// Run even if the estimated memory or output size exceeds what this machine has.
     #[arg(long)]
     pub force: bool,
-    /// Run only this many trials per grid point (overrides the spec).
-    #[arg(long)]
+    /// Run only this many trials per grid point (overrides the spec's `trials`; 1 to 1e9).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::spec::MAX_TRIALS))]
     pub trials: Option<u64>,
-    /// Print the summary table when done.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub summary: bool,
+    /// Do not print the summary table when done.
+    #[arg(long)]
+    pub no_summary: bool,
 }
 
 /// Quotes an argument for a POSIX shell when it needs it.
@@ -69,7 +70,12 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &RunArgs) -> Result<()> {
+    engine::check_options(&engine::RunOptions {
+        threads: args.threads,
+        trials: args.trials,
+        ..Default::default()
+    })?;
     let study = match &args.spec {
         Some(p) => Study::from_file(p)?,
         None => Study::single(Spec::quickstart()),
@@ -154,7 +160,7 @@ pub fn run(args: &Args) -> Result<()> {
             String::new()
         }
     );
-    if args.summary {
+    if !args.no_summary {
         let s = crate::summary::summarize(&report.output)?;
         print!(
             "{}",

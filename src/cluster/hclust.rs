@@ -55,7 +55,7 @@ impl Linkage {
         }
     }
     /// Parses an R method name (R's aliases `ward` = `ward.D`, `upgma`/`wpgma` accepted).
-    pub fn from_r_name(s: &str) -> Result<Linkage, crate::seriation::SeriationError> {
+    pub fn from_r_name(s: &str) -> Result<Linkage, super::ClusterError> {
         Ok(match s {
             "single" => Linkage::Single,
             "complete" => Linkage::Complete,
@@ -66,7 +66,7 @@ impl Linkage {
             "centroid" => Linkage::Centroid,
             "median" => Linkage::Median,
             _ => {
-                return Err(crate::seriation::SeriationError::InvalidControl(format!(
+                return Err(super::ClusterError::UnknownLinkage(format!(
                     "unknown hclust method '{s}' (single, complete, average, mcquitty, ward.D, ward.D2, centroid, median)"
                 )));
             }

@@ -8,6 +8,13 @@
 
 mod hclust;
 
+/// Errors of the clustering layer (below `seriation/`, which builds orders on these trees).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    UnknownLinkage(String),
+}
+
 pub use hclust::{Linkage, cophenetic, gruvaeus_wainer, hclust, olo};
 
 use ndarray::{Array2, ArrayView2};

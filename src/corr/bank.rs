@@ -61,6 +61,13 @@ pub fn write_bank(
     if count == 0 {
         return Err(Error::Other("bank size must be at least 1".into()));
     }
+    // Written as `<path>.partial` and renamed when complete, so that a failure never leaves
+    // a bank that looks finished.
+    let final_path = path;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let path = partial.as_path();
     let n = source.dim();
     let latent = source.latent_dim();
     let file = hdf5::File::create(path).map_err(|e| h5err(path, e))?;
@@ -129,6 +136,8 @@ pub fn write_bank(
         .create("repair_tol")
         .and_then(|a| a.write_scalar(&p.repair.tol))
         .map_err(|e| h5err(path, e))?;
+    file.close().map_err(|e| h5err(path, e))?;
+    std::fs::rename(path, final_path).map_err(|e| Error::io(final_path, e))?;
     Ok(())
 }
 
@@ -159,6 +168,41 @@ impl Bank {
                 path,
                 format!("not a corrmc matrix bank (format = {format:?}, expected {BANK_FORMAT})"),
             ));
+        }
+        let mut names = vec!["corr".to_string(), "trial".to_string()];
+        names.extend(
+            RepairDiagnostics::NAMES
+                .iter()
+                .map(|n| format!("diagnostics/{n}")),
+        );
+        for name in &names {
+            let exists = name
+                .split('/')
+                .scan(String::new(), |prefix, part| {
+                    if !prefix.is_empty() {
+                        prefix.push('/');
+                    }
+                    prefix.push_str(part);
+                    Some(file.link_exists(prefix))
+                })
+                .all(|e| e);
+            if !exists {
+                return Err(Error::io(
+                    path,
+                    format!(
+                        "bank has no dataset '/{name}' (a corrmc bank holds /corr [k,n,n], /trial [k] and \
+                         /diagnostics/*; write one with `corrmc sample`)"
+                    ),
+                ));
+            }
+        }
+        for attr in ["seed"] {
+            if !file.attr_names().is_ok_and(|a| a.iter().any(|x| x == attr)) {
+                return Err(Error::io(
+                    path,
+                    format!("bank has no attribute '{attr}'; write banks with `corrmc sample`"),
+                ));
+            }
         }
         let corr: Array3<f64> = file
             .dataset("corr")

@@ -20,6 +20,9 @@ use rayon::prelude::*;
 use std::ops::Range;
 use std::path::PathBuf;
 
+/// The generator shipped with corrmc (relative to the repository root / working directory).
+pub const DEFAULT_MODEL: &str = "models/corrgan/generator_50d.onnx";
+
 /// Everything needed to build a [`CorrGan`] source.
 #[derive(Clone, Debug)]
 pub struct CorrGanParams {

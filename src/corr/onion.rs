@@ -20,6 +20,10 @@ use rand_distr::{Beta, Distribution, StandardNormal};
 pub struct Onion {
     n: usize,
     eta: f64,
+    /// Step 1's Beta(β, β) and step 2's Beta(k/2, β_k), k = 2..n−1, built once so that a
+    /// parameter the sampler cannot take is refused when the source is built.
+    first: Beta<f64>,
+    rows: Vec<Beta<f64>>,
 }
 
 impl Onion {
@@ -31,7 +35,22 @@ impl Onion {
         if !(eta > 0.0 && eta.is_finite()) {
             return Err(format!("eta must be a positive number, got {eta}"));
         }
-        Ok(Onion { n, eta })
+        let beta_err = |e| {
+            format!("eta = {eta} is outside what the Beta sampler accepts ({e}); use eta >= 1e-3")
+        };
+        let mut beta = eta + (n as f64 - 2.0) / 2.0;
+        let first = Beta::new(beta, beta).map_err(beta_err)?;
+        let mut rows = Vec::with_capacity(n.saturating_sub(2));
+        for k in 2..n {
+            beta -= 0.5;
+            rows.push(Beta::new(k as f64 / 2.0, beta).map_err(beta_err)?);
+        }
+        Ok(Onion {
+            n,
+            eta,
+            first,
+            rows,
+        })
     }
 
     /// Draws the Cholesky factor `L` of an LKJ(η) matrix (LKJ 2009, §3.2 steps 1–2).
@@ -40,16 +59,14 @@ impl Onion {
         let mut l = Array2::<f64>::zeros((n, n));
         l[(0, 0)] = 1.0;
         // Step 1: β = η + (d − 2)/2, r12 = 2·Beta(β, β) − 1.
-        let mut beta = self.eta + (n as f64 - 2.0) / 2.0;
-        let r12 = 2.0 * Beta::new(beta, beta).unwrap().sample(rng) - 1.0;
+        let r12 = 2.0 * self.first.sample(rng) - 1.0;
         l[(1, 0)] = r12;
         l[(1, 1)] = (1.0 - r12 * r12).max(0.0).sqrt();
         // Step 2: for k = 2..d−1, β ← β − 1/2, y ~ Beta(k/2, β), u uniform on the
         // k-sphere, w = sqrt(y) u; the new row of L is (w, sqrt(1 − y)).
         let mut u = vec![0.0; n];
         for k in 2..n {
-            beta -= 0.5;
-            let y = Beta::new(k as f64 / 2.0, beta).unwrap().sample(rng);
+            let y = self.rows[k - 2].sample(rng);
             let mut norm2 = 0.0;
             for ui in u.iter_mut().take(k) {
                 let z: f64 = StandardNormal.sample(rng);

@@ -130,16 +130,16 @@ pub fn load_generator(path: &Path, opts: &GeneratorOptions) -> Result<Box<dyn Ge
         Backend::Tract => Box::new(tract::TractGenerator::load(path, opts.batch)?),
         Backend::Ort => Box::new(ort::OrtGenerator::load(path, opts)?),
     };
-    if let Some(n) = opts.expected_dim {
-        if g.contract().dim != n {
-            return Err(Error::Model {
-                path: path.to_path_buf(),
-                message: format!(
-                    "generates {d}x{d} matrices but the study asks for n = {n}",
-                    d = g.contract().dim
-                ),
-            });
-        }
+    if let Some(n) = opts.expected_dim
+        && g.contract().dim != n
+    {
+        return Err(Error::Model {
+            path: path.to_path_buf(),
+            message: format!(
+                "generates {d}x{d} matrices but the study asks for n = {n}",
+                d = g.contract().dim
+            ),
+        });
     }
     Ok(g)
 }
@@ -179,10 +179,10 @@ pub(crate) fn check_contract(
         (Some(a), Some(b)) if a == b && a > 0 => a as usize,
         _ => return Err(bad("output matrices are not square")),
     };
-    if let (Some(a), Some(b)) = (ish[0], osh[0]) {
-        if a != b {
-            return Err(bad("batch dimensions differ"));
-        }
+    if let (Some(a), Some(b)) = (ish[0], osh[0])
+        && a != b
+    {
+        return Err(bad("batch dimensions differ"));
     }
     Ok(ModelContract {
         input_name: input.0.to_string(),

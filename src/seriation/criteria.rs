@@ -109,23 +109,36 @@ pub fn all_criteria(
     d: ArrayView2<'_, f64>,
     order: &[usize],
 ) -> Result<Vec<(&'static str, f64)>, SeriationError> {
+    each_criterion(d, order)?
+        .into_iter()
+        .map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+}
+
+/// Every criterion of `order` on its own: a criterion undefined for this input (e.g. BAR
+/// and RGAR need 3 objects) gives its reason without hiding the others. Only an invalid
+/// order fails the whole call.
+pub fn each_criterion(
+    d: ArrayView2<'_, f64>,
+    order: &[usize],
+) -> Result<Vec<(&'static str, Result<f64, SeriationError>)>, SeriationError> {
     let dm = Dm::new(d);
     validate_order(order, dm.n)?;
     let sim = dm.similarity();
-    TABLE
+    Ok(TABLE
         .iter()
         .map(|t| {
             let v = match t.0 {
-                "ME" => me(&sim, order),
-                "Moore_stress" => stress(&sim, order, true),
-                "Neumann_stress" => stress(&sim, order, false),
-                "Cor_R" => cor_r(&sim, order),
-                "2SUM" => two_sum_sim(&sim, order),
-                _ => eval(t.0, &dm, order)?,
+                "ME" => Ok(me(&sim, order)),
+                "Moore_stress" => Ok(stress(&sim, order, true)),
+                "Neumann_stress" => Ok(stress(&sim, order, false)),
+                "Cor_R" => Ok(cor_r(&sim, order)),
+                "2SUM" => Ok(two_sum_sim(&sim, order)),
+                _ => eval(t.0, &dm, order),
             };
-            Ok((t.0, v))
+            (t.0, v)
         })
-        .collect()
+        .collect())
 }
 
 pub(crate) fn eval(name: &str, d: &Dm, o: &[usize]) -> Result<f64, SeriationError> {

@@ -24,7 +24,6 @@
 
 pub mod arsa;
 pub mod bb;
-pub mod cli;
 pub mod criteria;
 pub mod hierarchical;
 pub mod qap;
@@ -68,6 +67,12 @@ pub enum SeriationError {
     InvalidControl(String),
     #[error("{0}")]
     Failed(String),
+}
+
+impl From<crate::cluster::ClusterError> for SeriationError {
+    fn from(e: crate::cluster::ClusterError) -> Self {
+        SeriationError::InvalidControl(e.to_string())
+    }
 }
 
 /// Dense row-major copy of a distance matrix: the kernels index it in tight loops.

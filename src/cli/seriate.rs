@@ -1,7 +1,6 @@
-//! `corrmc seriate` and `corrmc criteria`: the command logic (wired into
-//! `src/main.rs` by the binary).
+//! `corrmc seriate`: order a matrix with an R `seriation` method; `--list` lists methods and criteria.
 
-use super::{Control, criteria, methods, seriate_with};
+use crate::seriation::{Control, criteria, methods, seriate_with};
 use anyhow::{Context, Result, bail};
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
@@ -37,97 +36,45 @@ pub struct SeriateArgs {
     pub list: bool,
 }
 
-/// `corrmc criteria --input MATRIX.npy --order ORDER`: all 16 criteria of an order.
-#[derive(clap::Args, Debug, Clone)]
-pub struct CriteriaArgs {
-    /// Square f64 matrix in .npy format (correlation, or distance with --distance).
-    #[arg(long)]
-    pub input: PathBuf,
-    /// The order: a file holding a JSON list or one index per line (0-based), or an
-    /// inline JSON list such as "[2,0,1]".
-    #[arg(long)]
-    pub order: String,
-    /// The input is already a distance matrix.
-    #[arg(long)]
-    pub distance: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
+/// A criterion's value, or why it is undefined for this input.
+pub(crate) type CriterionValue = (&'static str, Result<f64, String>);
 
-/// Reads a square, finite, symmetric f64 matrix and returns distances.
-pub fn read_distance(path: &Path, is_distance: bool) -> Result<Array2<f64>> {
-    let m: Array2<f64> = ndarray_npy::read_npy(path)
-        .with_context(|| format!("{}: cannot read a 2-D f64 .npy array", path.display()))?;
-    let (r, c) = m.dim();
-    if r != c {
-        bail!("{}: matrix is {r}x{c}, not square", path.display());
-    }
-    if r < 1 {
-        bail!("{}: empty matrix", path.display());
-    }
-    for ((i, j), &x) in m.indexed_iter() {
-        if !x.is_finite() {
-            bail!("{}: entry ({i}, {j}) is {x}", path.display());
-        }
-        let y = m[(j, i)];
-        if (x - y).abs() > 1e-10 * (1.0 + x.abs()) {
-            bail!(
-                "{}: not symmetric: ({i}, {j}) = {x}, ({j}, {i}) = {y}",
-                path.display()
-            );
-        }
-    }
-    // Symmetrize from the lower triangle (R's as.dist keeps the lower triangle).
-    let mut d = if is_distance {
-        m
-    } else {
-        crate::cluster::corr_to_dist(m.view())
-    };
-    for i in 0..r {
-        for j in (i + 1)..r {
-            d[(i, j)] = d[(j, i)];
-        }
-    }
-    if let Some(((i, j), x)) = d.indexed_iter().find(|(_, x)| **x < 0.0) {
-        bail!("{}: distance ({i}, {j}) = {x} is negative", path.display());
-    }
-    Ok(d)
-}
-
-fn parse_order(spec: &str) -> Result<Vec<usize>> {
-    let text = if Path::new(spec).is_file() {
-        std::fs::read_to_string(spec).with_context(|| format!("reading order file {spec}"))?
-    } else {
-        spec.to_string()
-    };
-    let t = text.trim();
-    if t.starts_with('[') {
-        return serde_json::from_str::<Vec<usize>>(t)
-            .with_context(|| format!("order {spec}: not a JSON list of indices"));
-    }
-    t.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            l.trim()
-                .parse::<usize>()
-                .with_context(|| format!("order {spec}: '{l}' is not an index"))
-        })
-        .collect()
-}
-
-fn print_criteria(vals: &[(&'static str, f64)]) {
+pub(crate) fn print_criteria(vals: &[CriterionValue]) {
     for (k, v) in vals {
         let merit = if criteria::merit(k).unwrap_or(false) {
             "larger is better"
         } else {
             "smaller is better"
         };
-        println!("  {k:18} {v:>22.12}   ({merit})");
+        match v {
+            Ok(v) => println!("  {k:18} {v:>22.12}   ({merit})"),
+            Err(why) => println!("  {k:18} {:>22}   ({why})", "undefined"),
+        }
     }
 }
 
-pub fn run_seriate(args: &SeriateArgs) -> Result<()> {
+/// JSON of criterion values: (`{name: value}`, `{name: reason undefined}`).
+pub(crate) fn criteria_json(vals: &[CriterionValue]) -> (serde_json::Value, serde_json::Value) {
+    let mut ok = serde_json::Map::new();
+    let mut undefined = serde_json::Map::new();
+    for (k, v) in vals {
+        match v {
+            Ok(v) => ok.insert(k.to_string(), serde_json::json!(v)),
+            Err(why) => undefined.insert(k.to_string(), serde_json::json!(why)),
+        };
+    }
+    (ok.into(), undefined.into())
+}
+
+/// Every criterion of `order`, each on its own (see [`criteria::each_criterion`]).
+pub(crate) fn evaluate(d: &Array2<f64>, order: &[usize]) -> Result<Vec<CriterionValue>> {
+    Ok(criteria::each_criterion(d.view(), order)?
+        .into_iter()
+        .map(|(k, v)| (k, v.map_err(|e| e.to_string())))
+        .collect())
+}
+
+pub fn run(args: &SeriateArgs) -> Result<()> {
     if args.list {
         let ms = methods();
         let cs = criteria::criteria();
@@ -186,44 +133,42 @@ pub fn run_seriate(args: &SeriateArgs) -> Result<()> {
     }
     let method = args.method.as_deref().context("--method is required")?;
     let input = args.input.as_deref().context("--input is required")?;
+    if let Some(list) = args.criteria.as_deref().filter(|l| *l != "all") {
+        let known: Vec<&str> = criteria::criteria().iter().map(|c| c.name).collect();
+        if let Some(bad) = list.split(',').map(str::trim).find(|n| !known.contains(n)) {
+            bail!(
+                "--criteria: unknown criterion '{bad}'; valid: all, or a comma-separated list of: {}",
+                known.join(", ")
+            );
+        }
+    }
     let d = read_distance(input, args.distance)?;
-    let control = Control::parse(&args.control)?;
+    let control = Control::parse(&args.control).context("--control")?;
     let mut rng = crate::rng::method_stream(args.seed, method, 0);
     let t = std::time::Instant::now();
     let s = seriate_with(method, d.view(), &mut rng, &control)
         .with_context(|| format!("seriate {method}"))?;
     let secs = t.elapsed().as_secs_f64();
+    let known: Vec<&str> = criteria::criteria().iter().map(|c| c.name).collect();
     let wanted: Option<Vec<String>> = match args.criteria.as_deref() {
         None => None,
-        Some("all") => Some(
-            criteria::criteria()
-                .iter()
-                .map(|c| c.name.to_string())
-                .collect(),
-        ),
+        Some("all") => Some(known.iter().map(|c| c.to_string()).collect()),
         Some(list) => Some(list.split(',').map(|x| x.trim().to_string()).collect()),
     };
     let mut vals = Vec::new();
     if let Some(w) = &wanted {
-        let all = criteria::all_criteria(d.view(), &s.order)?;
-        for name in w {
-            let v = all
-                .iter()
-                .find(|x| x.0 == name)
-                .with_context(|| format!("unknown criterion '{name}'"))?;
-            vals.push(*v);
-        }
+        vals = evaluate(&d, &s.order)?
+            .into_iter()
+            .filter(|(k, _)| w.iter().any(|x| x == k))
+            .collect();
     }
     if args.json {
-        let crit: serde_json::Map<String, serde_json::Value> = vals
-            .iter()
-            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-            .collect();
+        let (crit, undefined) = criteria_json(&vals);
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "method": method, "n": d.nrows(), "seed": args.seed, "order": s.order,
-                "exact": s.exact, "seconds": secs, "criteria": crit}))?
+                "exact": s.exact, "seconds": secs, "criteria": crit, "undefined": undefined}))?
         );
     } else {
         println!(
@@ -251,23 +196,42 @@ pub fn run_seriate(args: &SeriateArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn run_criteria(args: &CriteriaArgs) -> Result<()> {
-    let d = read_distance(&args.input, args.distance)?;
-    let order = parse_order(&args.order)?;
-    super::validate_order(&order, d.nrows())
-        .with_context(|| format!("order for {}", args.input.display()))?;
-    let vals = criteria::all_criteria(d.view(), &order)?;
-    if args.json {
-        let crit: serde_json::Map<String, serde_json::Value> = vals
-            .iter()
-            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::Value::Object(crit))?
-        );
-    } else {
-        print_criteria(&vals);
+/// Reads a square, finite, symmetric f64 matrix and returns distances.
+pub fn read_distance(path: &Path, is_distance: bool) -> Result<Array2<f64>> {
+    let m: Array2<f64> = ndarray_npy::read_npy(path)
+        .with_context(|| format!("{}: cannot read a 2-D f64 .npy array", path.display()))?;
+    let (r, c) = m.dim();
+    if r != c {
+        bail!("{}: matrix is {r}x{c}, not square", path.display());
     }
-    Ok(())
+    if r < 1 {
+        bail!("{}: empty matrix", path.display());
+    }
+    for ((i, j), &x) in m.indexed_iter() {
+        if !x.is_finite() {
+            bail!("{}: entry ({i}, {j}) is {x}", path.display());
+        }
+        let y = m[(j, i)];
+        if (x - y).abs() > 1e-10 * (1.0 + x.abs()) {
+            bail!(
+                "{}: not symmetric: ({i}, {j}) = {x}, ({j}, {i}) = {y}",
+                path.display()
+            );
+        }
+    }
+    // Symmetrize from the lower triangle (R's as.dist keeps the lower triangle).
+    let mut d = if is_distance {
+        m
+    } else {
+        crate::cluster::corr_to_dist(m.view())
+    };
+    for i in 0..r {
+        for j in (i + 1)..r {
+            d[(i, j)] = d[(j, i)];
+        }
+    }
+    if let Some(((i, j), x)) = d.indexed_iter().find(|(_, x)| **x < 0.0) {
+        bail!("{}: distance ({i}, {j}) = {x} is negative", path.display());
+    }
+    Ok(d)
 }
