@@ -482,7 +482,7 @@ kind = "uniform"
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("source.eta = -1.0") && e.contains("must be positive"),
+            e.contains("sweep point 1 (source.eta = -1.0)") && e.contains("key `source.eta`"),
             "{e}"
         );
         let e = Study::parse(&format!("{BASE}\n[sweep]\nsource.etta = [1.0]\n"), "s.toml")
