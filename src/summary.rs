@@ -129,7 +129,17 @@ fn open(path: &Path) -> Result<hdf5::File, Error> {
     if !path.exists() {
         return Err(Error::io(path, "file not found"));
     }
-    hdf5::File::open(path).map_err(|err| Error::io(path, format!("not an HDF5 file: {err}")))
+    hdf5::File::open(path).map_err(|err| {
+        if let Ok(Some(_)) = crate::journal::Journal::read_fingerprint(path) {
+            Error::io(
+                path,
+                "is an interrupted run's checkpoint journal, not a result file; finish it with \
+                 `corrmc run SPEC --resume` (same spec and --output)",
+            )
+        } else {
+            Error::io(path, format!("not an HDF5 file: {err}"))
+        }
+    })
 }
 
 /// Reads the metrics of a group holding the single-run layout (the root of a
