@@ -436,7 +436,8 @@ mod tests {
         let (off, _) = s.units[&(0, 1)];
         b[off as usize + 30] ^= 0xff;
         let full = b.len();
-        b.extend_from_slice(&b[s.units[&(0, 0)].0 as usize - RECORD_HEAD..][..40].to_vec());
+        let torn: Vec<u8> = b[s.units[&(0, 0)].0 as usize - RECORD_HEAD..][..40].into();
+        b.extend_from_slice(&torn);
         std::fs::write(&p, &b).unwrap();
         let s = Journal::scan(&p).unwrap();
         assert_eq!(s.units.keys().collect::<Vec<_>>(), vec![&(0, 0), &(0, 2)]);

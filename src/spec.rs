@@ -722,7 +722,8 @@ kind = "uniform"
         for entry in std::fs::read_dir(dir).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "toml") {
-                Spec::from_file(&p).unwrap_or_else(|e| panic!("{e}"));
+                // Sweeps too: every grid point is resolved and validated.
+                crate::sweep::Study::from_file(&p).unwrap_or_else(|e| panic!("{e}"));
                 count += 1;
             }
         }
