@@ -59,6 +59,7 @@ fn reference(text: &str, dir: &Path) -> PathBuf {
 
 #[test]
 fn partial_is_never_deleted_without_being_asked_and_resumes_exactly() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let refp = reference(SPEC, dir.path());
     let out = dir.path().join("r.h5");
@@ -153,6 +154,7 @@ fn partial_is_never_deleted_without_being_asked_and_resumes_exactly() {
 /// the result equals the uninterrupted run.
 #[test]
 fn corrupted_units_are_detected_and_recomputed() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     // A file source, so that /source/matrix_index is covered too.
     let m = ndarray::Array2::from_shape_fn((12, 12), |(i, j)| if i == j { 1.0 } else { 0.3 });
@@ -201,6 +203,7 @@ fn corrupted_units_are_detected_and_recomputed() {
 
 #[test]
 fn resume_refuses_a_changed_spec_and_another_study() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("f.h5");
     let s = study(SPEC);
@@ -321,6 +324,7 @@ fn done_units(p: &Path) -> usize {
 
 #[test]
 fn sigkill_at_random_moments_then_resume_matches_uninterrupted() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("slow.toml"), SLOW).unwrap();
     // Reference: uninterrupted, one thread like the children, in process.
@@ -402,6 +406,7 @@ fn sigkill_at_random_moments_then_resume_matches_uninterrupted() {
 
 #[test]
 fn sigterm_and_sigint_stop_gracefully_and_resume() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("slow.toml"), SLOW).unwrap();
     let refp = dir.path().join("ref.h5");

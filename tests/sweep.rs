@@ -64,6 +64,7 @@ fn strings(f: &hdf5::File, name: &str) -> Vec<String> {
 
 #[test]
 fn every_point_equals_its_standalone_resolved_spec() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("grid.toml"), SWEEP).unwrap();
     let plan = corrmc(
@@ -155,6 +156,7 @@ fn every_point_equals_its_standalone_resolved_spec() {
 
 #[test]
 fn a_sweep_resumes_to_the_same_file() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     let s = Study::parse(SWEEP, "grid.toml").unwrap();
     let opts = |out: &str| StudyOptions {
@@ -191,6 +193,7 @@ fn a_sweep_resumes_to_the_same_file() {
 
 #[test]
 fn bad_sweeps_fail_before_any_file() {
+    let _serial = common::serial();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("bad.toml"),

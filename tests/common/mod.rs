@@ -67,3 +67,12 @@ pub fn assert_same_datasets(a: &hdf5::Group, b: &hdf5::Group, what: &str) {
 pub fn open(path: &Path) -> hdf5::File {
     hdf5::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Serializes the tests of one test binary: a test that spawns `corrmc` while
+/// another thread of this process has an HDF5 file open for writing would hand
+/// that descriptor (and its HDF5 file lock) to the child, and the writer's next
+/// open of its own file fails with "unable to lock file".
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
