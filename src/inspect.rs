@@ -20,6 +20,9 @@ pub struct MatrixFacts {
     pub mean_corr: f64,
     pub first_eig_share: f64,
     pub first_evec_one_signed: bool,
+    /// Perron–Frobenius share: the fraction of first-eigenvector loadings with the sign of
+    /// their sum (1 when the "market mode" loads every asset the same way).
+    pub pf_share: f64,
     /// Degree of each node in the MST.
     pub mst_degrees: Vec<usize>,
     pub cophenetic_single: f64,
@@ -150,11 +153,14 @@ pub fn matrix_facts(corr: ArrayView2<'_, f64>) -> MatrixFacts {
         crate::linalg::eigh(corr).expect("eigendecomposition of a correlation matrix");
     let v1 = vecs.column(n - 1);
     let one_signed = v1.iter().all(|&x| x >= 0.0) || v1.iter().all(|&x| x <= 0.0);
+    let sign = if v1.sum() >= 0.0 { 1.0 } else { -1.0 };
+    let pf_share = v1.iter().filter(|&&x| x * sign >= 0.0).count() as f64 / n as f64;
     let d = mantegna_distance(corr);
     MatrixFacts {
         mean_corr,
         first_eig_share: vals[n - 1] / n as f64,
         first_evec_one_signed: one_signed,
+        pf_share,
         mst_degrees: mst_degrees(d.view()),
         cophenetic_single: cophenetic_correlation(d.view(), KodamaLinkage::Single),
         cophenetic_average: cophenetic_correlation(d.view(), KodamaLinkage::Average),
@@ -211,11 +217,92 @@ pub struct FactsSummary {
     pub mean_corr: Dist,
     pub first_eig_share: Dist,
     pub frac_one_signed_first_evec: f64,
+    pub pf_share: Dist,
     /// Pooled MST degree distribution: share of nodes with degree 1, 2, 3, 4, 5–9, ≥ 10.
     pub mst_degree_shares: [f64; 6],
     pub mst_max_degree: Dist,
     pub cophenetic_single: Dist,
     pub cophenetic_average: Dist,
+    /// Per-matrix values of each fact in [`KS_FACTS`] order, for two-sample comparisons.
+    #[serde(skip)]
+    pub values: Vec<Vec<f64>>,
+    /// Two-sample Kolmogorov–Smirnov comparison with the first target (absent for it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ks_vs_first: Vec<KsResult>,
+}
+
+/// The facts compared between samples by the two-sample KS test.
+pub const KS_FACTS: [&str; 6] = [
+    "mean correlation",
+    "first eigenvalue share",
+    "Perron-Frobenius share",
+    "MST max degree",
+    "cophenetic corr, single",
+    "cophenetic corr, average",
+];
+
+/// A two-sample Kolmogorov–Smirnov statistic with its asymptotic p-value.
+#[derive(Clone, Debug, Serialize)]
+pub struct KsResult {
+    pub fact: &'static str,
+    pub d: f64,
+    pub p_value: f64,
+}
+
+/// Two-sample KS statistic D = sup |F_a − F_b| (exact, ties handled by evaluating both ECDFs
+/// after each distinct value) and the asymptotic p-value Q_KS((√m + 0.12 + 0.11/√m)·D) with
+/// m = n_a·n_b/(n_a + n_b) (Stephens 1970; Numerical Recipes §14.3).
+pub fn ks_two_sample(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let mut x: Vec<f64> = a.to_vec();
+    let mut y: Vec<f64> = b.to_vec();
+    x.sort_by(f64::total_cmp);
+    y.sort_by(f64::total_cmp);
+    let (na, nb) = (x.len(), y.len());
+    if na == 0 || nb == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0.0f64);
+    while i < na && j < nb {
+        let v = x[i].min(y[j]);
+        while i < na && x[i] <= v {
+            i += 1;
+        }
+        while j < nb && y[j] <= v {
+            j += 1;
+        }
+        d = d.max((i as f64 / na as f64 - j as f64 / nb as f64).abs());
+    }
+    let m = (na * nb) as f64 / (na + nb) as f64;
+    let lambda = (m.sqrt() + 0.12 + 0.11 / m.sqrt()) * d;
+    // The alternating series converges fast for λ ≳ 0.3; below, Q_KS(λ) is 1 to 1e-7
+    // (and the series does not converge in 100 terms): p = 1 then, as in Numerical Recipes.
+    let mut p = 0.0;
+    for k in 1..=100 {
+        let term = 2.0 * (-1f64).powi(k - 1) * (-2.0 * (k as f64 * lambda).powi(2)).exp();
+        p += term;
+        if term.abs() < 1e-12 {
+            return (d, p.clamp(0.0, 1.0));
+        }
+    }
+    (d, 1.0)
+}
+
+/// Fills `ks_vs_first` of every summary after the first.
+pub fn compare_to_first(summaries: &mut [FactsSummary]) {
+    if summaries.len() < 2 {
+        return;
+    }
+    let first = summaries[0].values.clone();
+    for s in summaries.iter_mut().skip(1) {
+        s.ks_vs_first = KS_FACTS
+            .iter()
+            .enumerate()
+            .map(|(k, fact)| {
+                let (d, p_value) = ks_two_sample(&first[k], &s.values[k]);
+                KsResult { fact, d, p_value }
+            })
+            .collect();
+    }
 }
 
 pub const DEGREE_BINS: [&str; 6] = ["1", "2", "3", "4", "5-9", ">=10"];
@@ -249,6 +336,16 @@ pub fn summarize(label: &str, n: usize, facts: &[MatrixFacts]) -> FactsSummary {
         mst_max_degree: Dist::of(&col(&|f| *f.mst_degrees.iter().max().unwrap_or(&0) as f64)),
         cophenetic_single: Dist::of(&col(&|f| f.cophenetic_single)),
         cophenetic_average: Dist::of(&col(&|f| f.cophenetic_average)),
+        pf_share: Dist::of(&col(&|f| f.pf_share)),
+        values: vec![
+            col(&|f| f.mean_corr),
+            col(&|f| f.first_eig_share),
+            col(&|f| f.pf_share),
+            col(&|f| *f.mst_degrees.iter().max().unwrap_or(&0) as f64),
+            col(&|f| f.cophenetic_single),
+            col(&|f| f.cophenetic_average),
+        ],
+        ks_vs_first: Vec::new(),
     }
 }
 
@@ -256,9 +353,19 @@ pub fn summarize(label: &str, n: usize, facts: &[MatrixFacts]) -> FactsSummary {
 pub fn render_table(summaries: &[FactsSummary]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    // Wide enough for "16.230 ± 1.523 [14.000, 19.000]" plus a gap.
-    let w = 34;
-    let _ = write!(s, "{:<34}", "stylized fact");
+    // Wide enough for "16.230 ± 1.523 [14.000, 19.000]" or the longest label, plus a gap.
+    let w = summaries
+        .iter()
+        .map(|x| {
+            format!("{} (N={}, n={})", x.label, x.count, x.n)
+                .chars()
+                .count()
+                + 2
+        })
+        .max()
+        .unwrap_or(0)
+        .max(34);
+    let _ = write!(s, "{:<42}", "stylized fact");
     for x in summaries {
         let _ = write!(
             s,
@@ -268,7 +375,7 @@ pub fn render_table(summaries: &[FactsSummary]) -> String {
     }
     s.push('\n');
     let mut row = |name: &str, f: &dyn Fn(&FactsSummary) -> String| {
-        let _ = write!(s, "{name:<34}");
+        let _ = write!(s, "{name:<42}");
         for x in summaries {
             let _ = write!(s, "{:>w$}", f(x));
         }
@@ -284,6 +391,7 @@ pub fn render_table(summaries: &[FactsSummary]) -> String {
     row("one-signed first eigenvector", &|x| {
         format!("{:.3}", x.frac_one_signed_first_evec)
     });
+    row("Perron-Frobenius share", &|x| dist(&x.pf_share));
     for (k, bin) in DEGREE_BINS.iter().enumerate() {
         row(&format!("MST degree {bin} (share of nodes)"), &|x| {
             format!("{:.3}", x.mst_degree_shares[k])
@@ -292,7 +400,18 @@ pub fn render_table(summaries: &[FactsSummary]) -> String {
     row("MST max degree", &|x| dist(&x.mst_max_degree));
     row("cophenetic corr, single", &|x| dist(&x.cophenetic_single));
     row("cophenetic corr, average", &|x| dist(&x.cophenetic_average));
-    s.push_str("(mean ± std [5%, 95%] over matrices; MST on sqrt(2(1-rho)))\n");
+    if summaries.len() > 1 {
+        for (k, fact) in KS_FACTS.iter().enumerate() {
+            row(
+                &format!("KS D vs first: {fact}"),
+                &|x| match x.ks_vs_first.get(k) {
+                    Some(r) => format!("{:.3} (p {:.1e})", r.d, r.p_value),
+                    None => "-".into(),
+                },
+            );
+        }
+    }
+    s.push_str("(mean ± std [5%, 95%] over matrices; MST on sqrt(2(1-rho)); KS: two-sample Kolmogorov-Smirnov D against the first column, asymptotic p)\n");
     s
 }
 
@@ -300,6 +419,23 @@ pub fn render_table(summaries: &[FactsSummary]) -> String {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn ks_statistic_by_hand() {
+        // Disjoint samples: D = 1; shifted by half the support: D = 1/2; identical: D = 0.
+        assert_eq!(ks_two_sample(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]).0, 1.0);
+        assert_eq!(
+            ks_two_sample(&[1.0, 2.0, 3.0, 4.0], &[3.0, 4.0, 5.0, 6.0]).0,
+            0.5
+        );
+        let (d, p) = ks_two_sample(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 2.0, 3.0]);
+        assert_eq!((d, p), (0.0, 1.0));
+        // Ties across samples are evaluated after the tied value: F_a(2) = 3/4, F_b(2) = 1/4.
+        assert_eq!(
+            ks_two_sample(&[1.0, 2.0, 2.0, 9.0], &[2.0, 5.0, 6.0, 7.0]).0,
+            0.5
+        );
+    }
 
     #[test]
     fn mst_of_a_star_and_a_chain() {

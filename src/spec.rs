@@ -99,6 +99,26 @@ pub enum SourceSpec {
         #[serde(default)]
         eig_floor: Option<f64>,
     },
+    /// Rolling-window correlations of a returns panel (`src/corr/empirical.rs`).
+    Empirical {
+        /// A CSV/.npy/HDF5 returns panel, or a named panel (`french49-vw`, `french49-ew`).
+        panel: String,
+        #[serde(default)]
+        dataset: Option<String>,
+        /// Window length in days.
+        window: usize,
+        /// Days between window starts (default: the window length).
+        #[serde(default)]
+        step: Option<usize>,
+        /// `sequential`, `cycle` or `random` (default).
+        #[serde(default)]
+        choice: Option<String>,
+        /// First and last date used, `YYYY-MM-DD`.
+        #[serde(default)]
+        start: Option<String>,
+        #[serde(default)]
+        end: Option<String>,
+    },
     /// A matrix bank written by `corrmc sample` (trial i replays matrix i).
     Bank {
         path: String,
@@ -192,6 +212,14 @@ fn resolve_paths(raw: &mut RawSpec, base: Option<&Path>) -> Result<(), (String, 
             if let Some(lib) = ort_library {
                 *lib = resolve_input(base, "source.ort_library", lib)?;
             }
+        }
+        SourceSpec::Empirical { panel, .. } => {
+            *panel = match crate::corr::empirical::named_panel(panel) {
+                Some(r) => r
+                    .map(|p| p.display().to_string())
+                    .map_err(|m| ("source.panel".to_string(), m))?,
+                None => resolve_input(base, "source.panel", panel)?,
+            };
         }
         SourceSpec::Uniform { .. } | SourceSpec::Block { .. } => {}
     }
@@ -580,6 +608,49 @@ impl Spec {
                     ),
                     other => other,
                 })?)
+            }
+            SourceSpec::Empirical {
+                panel,
+                dataset,
+                window,
+                step,
+                choice,
+                start,
+                end,
+            } => {
+                use crate::corr::empirical::{
+                    Empirical, EmpiricalParams, Panel, WindowChoice, parse_date,
+                };
+                let date = |k: &str, v: &Option<String>| -> Result<Option<u32>, Error> {
+                    v.as_deref()
+                        .map(|d| {
+                            parse_date(d)
+                                .ok_or_else(|| bad(k, format!("'{d}' is not a date (YYYY-MM-DD)")))
+                        })
+                        .transpose()
+                };
+                let params = EmpiricalParams {
+                    n,
+                    window: *window,
+                    step: step.unwrap_or(*window),
+                    choice: WindowChoice::parse(choice.as_deref().unwrap_or("random"))
+                        .map_err(|m| bad("source.choice", m))?,
+                    start: date("source.start", start)?,
+                    end: date("source.end", end)?,
+                };
+                let p = Panel::read(Path::new(panel), dataset.as_deref())?;
+                let e = Empirical::new(&p, params).map_err(|(k, m)| bad(&k, m))?;
+                if e.choice() == WindowChoice::Sequential && (e.len() as u64) < self.raw.trials {
+                    return Err(bad(
+                        "trials",
+                        format!(
+                            "{} trials but the panel has {} usable windows; lower trials or set source.choice = \"cycle\" or \"random\"",
+                            self.raw.trials,
+                            e.len()
+                        ),
+                    ));
+                }
+                Box::new(e)
             }
             SourceSpec::Bank { path, cycle } => {
                 let b = crate::corr::bank::BankSource::open(Path::new(path), *cycle)?;

@@ -108,6 +108,7 @@ pub fn run(args: &InspectArgs) -> Result<(), Error> {
         let facts: Vec<_> = mats.par_iter().map(|m| matrix_facts(m.view())).collect();
         summaries.push(summarize(target, n, &facts));
     }
+    crate::inspect::compare_to_first(&mut summaries);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summaries).unwrap());
     } else {

@@ -8,6 +8,7 @@
 pub mod bank;
 pub mod block;
 pub mod corrgan;
+pub mod empirical;
 pub mod file;
 pub mod onion;
 pub mod validate;
