@@ -8,6 +8,7 @@
 
 pub mod alloc;
 pub mod asrp;
+pub mod cli;
 pub mod cli_corrgan;
 pub mod cluster;
 pub mod corr;
@@ -26,5 +27,6 @@ pub mod simulate;
 pub mod spec;
 pub mod summary;
 pub mod training;
+pub mod verdict;
 
 pub use error::{Error, MethodError, MethodErrorKind};

@@ -1,0 +1,3 @@
+//! The command line, one module per subcommand (each an `Args` struct and a `run`).
+
+pub mod summary;

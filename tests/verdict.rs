@@ -1,0 +1,488 @@
+//! The verdict's statistics against references: paired means, t-intervals and
+//! t-tests against scipy (`scripts/fixtures_verdict.py` → fixtures/verdict/), the
+//! bootstrap's reproducibility and its coverage on simulated studies with a known
+//! difference, and pairwise exclusion of failures.
+
+use corrmc::verdict::dist::{t_cdf, t_quantile};
+use corrmc::verdict::paired::{Distribution, Options, paired_t, verdict};
+use corrmc::verdict::study::{RAW, Study, derive};
+use ndarray::Array2;
+use rand::{RngExt, SeedableRng};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn fixtures() -> serde_json::Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/verdict/paired.json");
+    let text =
+        std::fs::read_to_string(&p).expect("fixtures missing: run scripts/fixtures_verdict.py");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn arr(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+fn close(a: f64, b: f64, abs: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= abs,
+        "{what}: {a} vs scipy {b} (|Δ| = {:e})",
+        (a - b).abs()
+    );
+}
+
+#[test]
+fn paired_t_matches_scipy() {
+    let f = fixtures();
+    for c in f["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let (x, y) = (arr(&c["x"]), arr(&c["y"]));
+        let t95 = paired_t(&x, &y, 0.95);
+        let t90 = paired_t(&x, &y, 0.90);
+        assert_eq!(t95.n as u64, c["n"].as_u64().unwrap(), "{name}");
+        assert_eq!(t95.excluded, x.len() - t95.n, "{name}");
+        // Means, spreads and interval ends: absolute 1e-12.
+        close(t95.mean_x, c["mean_x"].as_f64().unwrap(), 1e-12, name);
+        close(t95.mean_y, c["mean_y"].as_f64().unwrap(), 1e-12, name);
+        close(t95.diff, c["diff"].as_f64().unwrap(), 1e-12, name);
+        close(t95.sd, c["sd"].as_f64().unwrap(), 1e-12, name);
+        for (got, key) in [(t95.ci, "ci_95"), (t90.ci, "ci_90")] {
+            let want = arr(&c[key]);
+            close(got[0], want[0], 1e-12, &format!("{name} {key} low"));
+            close(got[1], want[1], 1e-12, &format!("{name} {key} high"));
+        }
+        // The statistic can be large (near-constant differences): relative 1e-9.
+        let tw = c["t"].as_f64().unwrap();
+        close(t95.t, tw, 1e-9 * tw.abs(), &format!("{name} t"));
+        let pw = c["p_value"].as_f64().unwrap();
+        close(t95.p_value, pw, 1e-12 + 1e-9 * pw, &format!("{name} p"));
+        // Type-7 quantiles of x.
+        let d = Distribution::of(&x);
+        let q = &c["quantiles_x"];
+        for (got, key) in [
+            (d.min, "0.0"),
+            (d.q05, "0.05"),
+            (d.q25, "0.25"),
+            (d.median, "0.5"),
+            (d.q75, "0.75"),
+            (d.q95, "0.95"),
+            (d.max, "1.0"),
+        ] {
+            close(
+                got,
+                q[key].as_f64().unwrap(),
+                1e-12,
+                &format!("{name} q{key}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn student_t_matches_scipy() {
+    let f = fixtures();
+    for r in f["t"].as_array().unwrap() {
+        let df = r["df"].as_f64().unwrap();
+        if let Some(want) = r["ppf"].as_f64() {
+            let p = r["p"].as_f64().unwrap();
+            let got = t_quantile(p, df);
+            close(
+                got,
+                want,
+                1e-12 * want.abs().max(1.0),
+                &format!("t.ppf({p}, {df})"),
+            );
+        } else {
+            let t = r["t"].as_f64().unwrap();
+            let want = r["cdf"].as_f64().unwrap();
+            close(t_cdf(t, df), want, 1e-14, &format!("t.cdf({t}, {df})"));
+        }
+    }
+}
+
+/// A two-method study with the given oos_vol columns (other metrics constant 1).
+fn study(oos: Array2<f64>, status: Array2<u8>) -> Study {
+    let raw: BTreeMap<&'static str, Array2<f64>> = RAW
+        .iter()
+        .map(|&n| {
+            let a = if n == "oos_vol" {
+                oos.clone()
+            } else {
+                Array2::from_elem(oos.dim(), 1.0)
+            };
+            (n, a)
+        })
+        .collect();
+    let values = derive(raw, &status);
+    Study {
+        group: "/".into(),
+        methods: vec!["HRP".into(), "A".into()],
+        planned: oos.nrows(),
+        trials: (0..oos.nrows()).collect(),
+        values,
+        status_oos: status.clone(),
+        status,
+        codes: BTreeMap::new(),
+        messages: BTreeMap::new(),
+    }
+}
+
+/// Trials where A = HRP + δ + skewed noise (exponential − 1): the mean difference is δ.
+fn simulated(n: usize, delta: f64, seed: u64) -> Study {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let oos = Array2::from_shape_fn((n, 2), |_| 0.0);
+    let mut oos = oos;
+    for i in 0..n {
+        let b = 0.08 + 0.01 * rng.random::<f64>();
+        let e: f64 = -(1.0 - rng.random::<f64>()).ln() - 1.0;
+        oos[(i, 0)] = b;
+        oos[(i, 1)] = b + delta + 0.004 * e;
+    }
+    study(oos, Array2::zeros((n, 2)))
+}
+
+fn oos_pair(v: &corrmc::verdict::StudyVerdict) -> &corrmc::verdict::paired::Paired {
+    v.paired
+        .iter()
+        .find(|p| p.measure == "oos_vol" && p.method == "A")
+        .unwrap()
+}
+
+#[test]
+fn bootstrap_is_reproducible_for_a_seed() {
+    let s = simulated(150, -0.001, 1);
+    let o = |seed| Options {
+        seed: Some(seed),
+        resamples: 500,
+        ..Options::default()
+    };
+    let a = verdict(&s, &o(7), 0).unwrap();
+    let b = verdict(&s, &o(7), 0).unwrap();
+    let c = verdict(&s, &o(8), 0).unwrap();
+    assert_eq!(oos_pair(&a).boot_ci, oos_pair(&b).boot_ci);
+    assert_eq!(oos_pair(&a).rel_boot_ci, oos_pair(&b).rel_boot_ci);
+    assert_ne!(oos_pair(&a).boot_ci, oos_pair(&c).boot_ci);
+    // The study seed is the default bootstrap seed.
+    let d = verdict(&s, &Options { seed: None, ..o(0) }, 7).unwrap();
+    assert_eq!(oos_pair(&a).boot_ci, oos_pair(&d).boot_ci);
+    // And the interval is a sensible one around the mean difference.
+    let p = oos_pair(&a);
+    assert!(p.boot_ci[0] < p.t.diff && p.t.diff < p.boot_ci[1]);
+    let (wb, wt) = (p.boot_ci[1] - p.boot_ci[0], p.t.ci[1] - p.t.ci[0]);
+    assert!(
+        (wb / wt - 1.0).abs() < 0.15,
+        "bootstrap width {wb} vs t width {wt}"
+    );
+}
+
+#[test]
+fn intervals_cover_a_known_difference() {
+    // 300 simulated studies of 120 trials with skewed paired noise; the true mean
+    // difference is δ. A 95 % interval should cover it in about 95 % of studies
+    // (binomial sd 1.3 %; the percentile interval undercovers slightly at n = 120).
+    let delta = -0.0015;
+    let (mut boot, mut t) = (0, 0);
+    let reps = 300;
+    for r in 0..reps {
+        let s = simulated(120, delta, 1000 + r);
+        let v = verdict(
+            &s,
+            &Options {
+                resamples: 400,
+                seed: Some(r),
+                ..Options::default()
+            },
+            0,
+        )
+        .unwrap();
+        let p = oos_pair(&v);
+        boot += (p.boot_ci[0] <= delta && delta <= p.boot_ci[1]) as usize;
+        t += (p.t.ci[0] <= delta && delta <= p.t.ci[1]) as usize;
+    }
+    let (cb, ct) = (boot as f64 / reps as f64, t as f64 / reps as f64);
+    assert!((0.91..=0.985).contains(&cb), "bootstrap coverage {cb}");
+    assert!((0.91..=0.985).contains(&ct), "t coverage {ct}");
+}
+
+#[test]
+fn failures_are_excluded_pairwise_and_counted() {
+    let mut s = simulated(50, -0.001, 3);
+    // Rebuild with failures: HRP fails in trials 0, 1; A in trials 1, 2, 3.
+    let mut oos = Array2::zeros((50, 2));
+    oos.column_mut(0).assign(&s.values["oos_vol"].column(0));
+    oos.column_mut(1).assign(&s.values["oos_vol"].column(1));
+    let mut status = Array2::<u8>::zeros((50, 2));
+    for (t, j) in [(0, 0), (1, 0), (1, 1), (2, 1), (3, 1)] {
+        status[(t, j)] = 4;
+    }
+    s = study(oos.clone(), status);
+    let v = verdict(&s, &Options::default(), 5).unwrap();
+    let p = oos_pair(&v);
+    assert_eq!((p.t.n, p.t.excluded), (46, 4));
+    let ok: Vec<usize> = (4..50).collect();
+    let d: f64 = ok.iter().map(|&i| oos[(i, 1)] - oos[(i, 0)]).sum::<f64>() / 46.0;
+    assert!((p.t.diff - d).abs() < 1e-15);
+    assert_eq!(v.methods[0].trials_failed, 2);
+    assert_eq!(v.methods[1].trials_failed, 3);
+    // Win rate: A is better (lower oos_vol) in every used trial but ties none.
+    assert!(p.win_rate > 0.5 && p.tie_rate == 0.0);
+    // The ranking puts A first with a rank interval and an unknown baseline is a clear error.
+    let r = v.rankings.iter().find(|r| r.measure == "oos_vol").unwrap();
+    assert_eq!(r.entries[0].method, "A");
+    assert!(r.entries[0].rank_ci[0] >= 1.0 && r.entries[0].rank_ci[1] <= 2.0);
+    let e = verdict(
+        &s,
+        &Options {
+            baseline: Some("HPR".into()),
+            ..Options::default()
+        },
+        5,
+    )
+    .unwrap_err();
+    assert!(e.contains("'HPR'") && e.contains("HRP, A"), "{e}");
+}
+
+/// A small real study (block source, 5 methods) written by the engine.
+pub fn small_study(dir: &std::path::Path, trials: u64) -> PathBuf {
+    const SPEC: &str = r#"
+name = "verdict-small"
+seed = 77
+trials = 40
+assets = 12
+in_sample_days = 60
+out_of_sample_days = 60
+methods = ["EW", "RP", "MinVar", "MinVar_long", "HRP"]
+chunk_trials = 10
+[source]
+kind = "block"
+sectors = 3
+subsectors = 2
+[volatility]
+model = "uniform"
+low = 0.01
+high = 0.02
+"#;
+    let spec = corrmc::spec::Spec::parse(SPEC, "verdict-small.toml").unwrap();
+    let out = dir.join("small.h5");
+    corrmc::engine::run(
+        &spec,
+        &corrmc::engine::RunOptions {
+            threads: Some(1),
+            output: Some(out.clone()),
+            trials: Some(trials),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn verdict_of_a_result_file_plain_and_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = small_study(dir.path(), 40);
+    let v = corrmc::verdict::analyse(&out, &Options::default()).unwrap();
+    assert!(!v.file.partial);
+    assert_eq!(v.studies.len(), 1);
+    let s = &v.studies[0].verdict;
+    assert_eq!(
+        (s.baseline.as_str(), s.trials_run, s.resamples),
+        ("HRP", 40, 2000)
+    );
+    assert_eq!(s.paired.len(), 4 * 7); // 4 methods × 7 judged measures
+    assert_eq!(s.bootstrap_seed, 77);
+    // Means agree with the per-method summary of the same file.
+    let sum = corrmc::summary::summarize(&out).unwrap();
+    for (ms, m) in s.methods.iter().zip(&sum.methods) {
+        let d = &ms
+            .distributions
+            .iter()
+            .find(|d| d.0 == "oos_vol")
+            .unwrap()
+            .1;
+        assert!((d.mean - m.oos_vol.mean).abs() < 1e-15 && d.n == m.trials_ok);
+    }
+    // The text report names every method and the baseline.
+    let text = corrmc::verdict::text::render(s, &[]);
+    assert!(text.contains("oos_vol − HRP") && text.contains("MinVar_long"));
+    assert!(text.contains("ranking by oos_vol") && text.contains("oos_is_ratio: quantiles"));
+
+    // An unfinished run: rows never run (status 255) are dropped, the file is marked partial.
+    let partial = dir.path().join("small.h5.partial");
+    std::fs::copy(&out, &partial).unwrap();
+    {
+        let f = hdf5::File::open_rw(&partial).unwrap();
+        f.attr("complete").unwrap().write_scalar(&0u8).unwrap();
+        let st = f.dataset("status").unwrap();
+        st.write_slice(
+            &Array2::<u8>::from_elem((15, 5), 255),
+            ndarray::s![25..40, ..],
+        )
+        .unwrap();
+    }
+    let p = corrmc::verdict::analyse(&partial, &Options::default()).unwrap();
+    assert!(p.file.partial);
+    let ps = &p.studies[0].verdict;
+    assert_eq!((ps.trials_run, ps.trials_planned), (25, 40));
+    assert!(ps.paired.iter().all(|x| x.t.n + x.t.excluded == 25));
+
+    // Errors name what is wrong before any work.
+    let bad = corrmc::verdict::analyse(
+        &out,
+        &Options {
+            baseline: Some("Nope".into()),
+            ..Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("'Nope'") && bad.contains("EW, RP, MinVar"),
+        "{bad}"
+    );
+    let bad = corrmc::verdict::analyse(
+        &out,
+        &Options {
+            level: 1.5,
+            ..Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("--level"), "{bad}");
+    let junk = dir.path().join("junk.h5");
+    std::fs::write(&junk, b"not hdf5").unwrap();
+    assert!(corrmc::verdict::analyse(&junk, &Options::default()).is_err());
+}
+
+/// Copies a plain result file's study into `/points/<k>` of a sweep file with the
+/// given `/sweep/keys` and `/sweep/values` (the layout of the sweeps issue).
+pub fn make_sweep(
+    plain: &std::path::Path,
+    out: &std::path::Path,
+    keys: &[&str],
+    values: &[&[&str]],
+) {
+    use hdf5::types::VarLenUnicode;
+    use std::str::FromStr;
+    let src = hdf5::File::open(plain).unwrap();
+    let dst = hdf5::File::create(out).unwrap();
+    for a in ["name", "spec", "source", "corrmc_version", "git_revision"] {
+        let v = src.attr(a).unwrap().read_scalar::<VarLenUnicode>().unwrap();
+        dst.new_attr::<VarLenUnicode>()
+            .shape(())
+            .create(a)
+            .unwrap()
+            .write_scalar(&v)
+            .unwrap();
+    }
+    dst.new_attr::<u64>()
+        .shape(())
+        .create("seed")
+        .unwrap()
+        .write_scalar(&77u64)
+        .unwrap();
+    dst.new_attr::<u8>()
+        .shape(())
+        .create("complete")
+        .unwrap()
+        .write_scalar(&1u8)
+        .unwrap();
+    let sweep = dst.create_group("sweep").unwrap();
+    let s = |v: &[&str]| -> ndarray::Array1<VarLenUnicode> {
+        v.iter()
+            .map(|x| VarLenUnicode::from_str(x).unwrap())
+            .collect()
+    };
+    sweep
+        .new_dataset_builder()
+        .with_data(&s(keys))
+        .create("keys")
+        .unwrap();
+    let flat: Vec<&str> = values.iter().flat_map(|r| r.iter().copied()).collect();
+    let vals = s(&flat)
+        .into_shape_with_order((values.len(), keys.len()))
+        .unwrap();
+    sweep
+        .new_dataset_builder()
+        .with_data(&vals)
+        .create("values")
+        .unwrap();
+    let points = dst.create_group("points").unwrap();
+    let methods = src
+        .dataset("methods")
+        .unwrap()
+        .read_1d::<VarLenUnicode>()
+        .unwrap();
+    for k in 0..values.len() {
+        let g = points.create_group(&k.to_string()).unwrap();
+        g.new_dataset_builder()
+            .with_data(&methods)
+            .create("methods")
+            .unwrap();
+        for name in ["status", "status_oos"] {
+            let d = src.dataset(name).unwrap();
+            let a = d.read_2d::<u8>().unwrap();
+            let o = g.new_dataset_builder().with_data(&a).create(name).unwrap();
+            if let Ok(c) = d.attr("codes") {
+                let c = c.read_scalar::<VarLenUnicode>().unwrap();
+                o.new_attr::<VarLenUnicode>()
+                    .shape(())
+                    .create("codes")
+                    .unwrap()
+                    .write_scalar(&c)
+                    .unwrap();
+            }
+        }
+        let mg = g.create_group("metrics").unwrap();
+        for name in RAW.iter().chain(&["gross"]) {
+            // Scale volatilities by point so that points differ.
+            let mut a = src
+                .dataset(&format!("metrics/{name}"))
+                .unwrap()
+                .read_2d::<f64>()
+                .unwrap();
+            if name.ends_with("vol") {
+                a *= 1.0 + k as f64;
+            }
+            mg.new_dataset_builder()
+                .with_data(&a)
+                .create(*name)
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn verdict_of_a_sweep_reads_every_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = small_study(dir.path(), 20);
+    let sw = dir.path().join("sweep.h5");
+    make_sweep(
+        &plain,
+        &sw,
+        &["assets", "source.eta"],
+        &[&["12", "1"], &["12", "4"], &["24", "1"]],
+    );
+    let v = corrmc::verdict::analyse(
+        &sw,
+        &Options {
+            resamples: 100,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(v.file.sweep_keys, ["assets", "source.eta"]);
+    assert_eq!(v.studies.len(), 3);
+    assert_eq!(v.studies[2].params, ["24", "1"]);
+    assert_eq!(v.studies[1].verdict.group, "/points/1");
+    let m = |k: usize| {
+        let r = &v.studies[k].verdict.rankings[0];
+        assert_eq!(r.measure, "oos_vol");
+        r.entries.iter().map(|e| e.mean).sum::<f64>()
+    };
+    assert!((m(1) / m(0) - 2.0).abs() < 1e-12 && (m(2) / m(0) - 3.0).abs() < 1e-12);
+}
