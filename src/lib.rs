@@ -21,6 +21,7 @@ pub mod nearest;
 pub mod npy;
 pub mod onnx;
 pub mod output;
+pub mod report;
 pub mod rng;
 pub mod seriation;
 pub mod simulate;

@@ -486,3 +486,169 @@ fn verdict_of_a_sweep_reads_every_point() {
     };
     assert!((m(1) / m(0) - 2.0).abs() < 1e-12 && (m(2) / m(0) - 3.0).abs() < 1e-12);
 }
+
+/// Checks a report directory: the page is well-formed XML (so every tag is closed and
+/// every SVG inline is well-formed), every linked file exists, every SVG file parses,
+/// and returns (figure name → number of series) from report.json, checked against the
+/// SVG files themselves.
+fn check_report(dir: &std::path::Path) -> (String, BTreeMap<String, usize>) {
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("report.html is not well-formed: {e}"));
+    let mut links = 0;
+    for n in doc.descendants().filter(|n| n.has_tag_name("a")) {
+        let href = n.attribute("href").unwrap();
+        assert!(!href.contains("://"), "external link {href}");
+        assert!(dir.join(href).exists(), "linked file {href} missing");
+        links += 1;
+    }
+    assert!(links > 0);
+    // No external resources: no src attributes, no stylesheet links.
+    assert!(doc.descendants().all(|n| n.attribute("src").is_none()));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let mut series = BTreeMap::new();
+    for f in json["figures"].as_array().unwrap() {
+        let svg_path = dir.join(f["svg"].as_str().unwrap());
+        let svg = std::fs::read_to_string(&svg_path).unwrap();
+        let d = roxmltree::Document::parse(&svg)
+            .unwrap_or_else(|e| panic!("{} is not well-formed: {e}", svg_path.display()));
+        let n = d
+            .descendants()
+            .filter(|n| n.has_tag_name("g") && n.attribute("class") == Some("series"))
+            .count();
+        assert_eq!(n as u64, f["series"].as_u64().unwrap());
+        if let Some(p) = f["png"].as_str() {
+            let b = std::fs::read(dir.join(p)).unwrap();
+            assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
+        }
+        series.insert(f["name"].as_str().unwrap().to_string(), n);
+    }
+    // The inline SVGs are the same figures.
+    let inline = doc
+        .descendants()
+        .filter(|n| n.has_tag_name(("http://www.w3.org/2000/svg", "svg")))
+        .count();
+    assert_eq!(inline, series.len());
+    (html, series)
+}
+
+#[test]
+fn report_of_a_small_study_and_its_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = small_study(dir.path(), 30);
+    let rep = dir.path().join("rep");
+    let opts = corrmc::report::ReportOptions {
+        verdict: Options {
+            resamples: 200,
+            ..Options::default()
+        },
+        ..Default::default()
+    };
+    corrmc::report::write_report(&out, &rep, &opts).unwrap();
+    let (html, series) = check_report(&rep);
+    let m = 5;
+    assert_eq!(series["histograms"], 2 * m); // in- and out-of-sample per method
+    assert_eq!(series["ranking-oos_vol"], 1);
+    assert_eq!(series["paired-oos_vol"], 2); // t and bootstrap intervals
+    assert_eq!(series["dist-oos_is_ratio"], 1);
+    assert_eq!(series["dist-turnover"], 1);
+    for s in [
+        "Setup",
+        "Verdict",
+        "Failures per method and reason",
+        "MinVar_long",
+        "git revision",
+    ] {
+        assert!(html.contains(s), "report lacks {s}");
+    }
+    assert!(!html.contains("INCOMPLETE"));
+    let svg = std::fs::read_to_string(rep.join("histograms.svg")).unwrap();
+    assert!(svg.contains(r#"data-name="HRP out-of-sample""#));
+
+    // A partial file is reported, clearly marked.
+    let partial = dir.path().join("small.h5.partial");
+    std::fs::copy(&out, &partial).unwrap();
+    {
+        let f = hdf5::File::open_rw(&partial).unwrap();
+        f.attr("complete").unwrap().write_scalar(&0u8).unwrap();
+    }
+    let rep2 = dir.path().join("rep2");
+    corrmc::report::write_report(&partial, &rep2, &opts).unwrap();
+    let (html, _) = check_report(&rep2);
+    assert!(html.contains("INCOMPLETE RUN"));
+
+    // A bad baseline fails before the directory is created.
+    let rep3 = dir.path().join("rep3");
+    let bad = corrmc::report::ReportOptions {
+        verdict: Options {
+            baseline: Some("XYZ".into()),
+            ..Options::default()
+        },
+        ..Default::default()
+    };
+    let e = corrmc::report::write_report(&out, &rep3, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'XYZ'") && !rep3.exists(), "{e}");
+}
+
+#[test]
+fn report_of_a_sweep_draws_each_measure_against_each_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = small_study(dir.path(), 20);
+    let sw = dir.path().join("sweep.h5");
+    make_sweep(
+        &plain,
+        &sw,
+        &["assets", "source.kind"],
+        &[
+            &["12", "block"],
+            &["24", "block"],
+            &["48", "block"],
+            &["12", "onion"],
+        ],
+    );
+    let rep = dir.path().join("rep");
+    let opts = corrmc::report::ReportOptions {
+        verdict: Options {
+            resamples: 100,
+            ..Options::default()
+        },
+        png: false,
+        ..Default::default()
+    };
+    let w = corrmc::report::write_report(&sw, &rep, &opts).unwrap();
+    assert!(w.figures.iter().all(|f| f.png.is_none()));
+    let (html, series) = check_report(&rep);
+    // One line per method in every sweep chart; numeric and categorical keys.
+    for m in ["oos_vol", "oos_is_ratio", "turnover", "true_vol"] {
+        assert_eq!(series[&format!("sweep-{m}-assets")], 5);
+        assert_eq!(series[&format!("sweep-{m}-source_kind")], 5);
+    }
+    // The assets slice (at source.kind = block) has 3 points: 3 markers per method line.
+    let svg = std::fs::read_to_string(rep.join("sweep-oos_vol-assets.svg")).unwrap();
+    let d = roxmltree::Document::parse(&svg).unwrap();
+    let g = d
+        .descendants()
+        .find(|n| n.attribute("data-name") == Some("HRP"))
+        .unwrap();
+    assert_eq!(
+        g.children().filter(|n| n.has_tag_name("polyline")).count(),
+        1
+    );
+    assert_eq!(
+        g.children().filter(|n| n.has_tag_name("polygon")).count(),
+        1 + 3
+    ); // band + dots
+    for k in 0..4 {
+        assert!(html.contains(&format!("Point {k} (/points/{k})")));
+    }
+    assert!(series.contains_key("p0-histograms") && !series.contains_key("p1-histograms"));
+}
