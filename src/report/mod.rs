@@ -204,7 +204,7 @@ fn verdict_table(v: &StudyVerdict) -> String {
             e.rank_ci[1]
         );
         match p {
-            Some(p) => {
+            Some(p) if p.t.n > 0 => {
                 let _ = write!(
                     h,
                     "<td>{:+.2}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td>",
@@ -215,11 +215,18 @@ fn verdict_table(v: &StudyVerdict) -> String {
                     p.t.excluded
                 );
             }
+            Some(p) => {
+                let _ = write!(
+                    h,
+                    "<td colspan=\"4\">no trial where both succeeded</td><td>{}</td>",
+                    p.t.excluded
+                );
+            }
             None => h.push_str("<td colspan=\"5\">baseline</td>"),
         }
         for m in others {
             match pair.get(&(e.method.as_str(), m)) {
-                Some(p) => {
+                Some(p) if p.t.n > 0 => {
                     let _ = write!(
                         h,
                         "<td>{:+.1} {} {:.0}%</td>",
@@ -228,7 +235,7 @@ fn verdict_table(v: &StudyVerdict) -> String {
                         100.0 * p.win_rate
                     );
                 }
-                None => h.push_str("<td>–</td>"),
+                _ => h.push_str("<td>–</td>"),
             }
         }
         h.push_str("</tr>\n");

@@ -273,12 +273,16 @@ pub fn verdict(study: &Study, opts: &Options, study_seed: u64) -> Result<StudyVe
     let n_own = judged.len() * m * own_cols;
     let others: Vec<usize> = (0..m).filter(|&j| j != jb).collect();
     let n_cols = n_own + judged.len() * others.len() * pair_cols;
+    // One measure at a time, so the column matrix stays n × 6M (not n × 42M).
     let boot = if opts.resamples > 0 && n > 0 {
-        let mut x = Array2::<f64>::zeros((n, n_cols));
+        let r = Resamples::new(n, opts.resamples, seed);
+        let mut sums = Array2::<f64>::zeros((opts.resamples, n_cols));
+        let (w_own, w_pair) = (m * own_cols, others.len() * pair_cols);
         for (k, ms) in judged.iter().enumerate() {
             let v = &study.values[ms.name];
+            let mut x = Array2::<f64>::zeros((n, w_own + w_pair));
             for j in 0..m {
-                let c = (k * m + j) * own_cols;
+                let c = j * own_cols;
                 for i in 0..n {
                     let a = v[(i, j)];
                     if a.is_finite() {
@@ -289,7 +293,7 @@ pub fn verdict(study: &Study, opts: &Options, study_seed: u64) -> Result<StudyVe
                 }
             }
             for (o, &j) in others.iter().enumerate() {
-                let c = n_own + (k * others.len() + o) * pair_cols;
+                let c = w_own + o * pair_cols;
                 for i in 0..n {
                     let (a, b) = (v[(i, j)], v[(i, jb)]);
                     if a.is_finite() && b.is_finite() {
@@ -299,20 +303,24 @@ pub fn verdict(study: &Study, opts: &Options, study_seed: u64) -> Result<StudyVe
                     }
                 }
             }
-        }
-        let r = Resamples::new(n, opts.resamples, seed);
-        // Column blocks in parallel; each block is one sequential product.
-        let blocks: Vec<(usize, usize)> = (0..n_cols)
-            .step_by(96)
-            .map(|s| (s, (s + 96).min(n_cols)))
-            .collect();
-        let parts: Vec<Array2<f64>> = blocks
-            .par_iter()
-            .map(|&(s, e)| r.weighted_sums(x.slice(ndarray::s![.., s..e])))
-            .collect();
-        let mut sums = Array2::<f64>::zeros((opts.resamples, n_cols));
-        for ((s, e), p) in blocks.iter().zip(parts) {
-            sums.slice_mut(ndarray::s![.., *s..*e]).assign(&p);
+            // Column blocks in parallel; each block is one sequential product.
+            let nc = w_own + w_pair;
+            let blocks: Vec<(usize, usize)> =
+                (0..nc).step_by(48).map(|s| (s, (s + 48).min(nc))).collect();
+            let parts: Vec<Array2<f64>> = blocks
+                .par_iter()
+                .map(|&(s, e)| r.weighted_sums(x.slice(ndarray::s![.., s..e])))
+                .collect();
+            let mut sk = Array2::<f64>::zeros((opts.resamples, nc));
+            for ((s, e), p) in blocks.iter().zip(parts) {
+                sk.slice_mut(ndarray::s![.., *s..*e]).assign(&p);
+            }
+            let own0 = k * w_own;
+            let pair0 = n_own + k * w_pair;
+            sums.slice_mut(ndarray::s![.., own0..own0 + w_own])
+                .assign(&sk.slice(ndarray::s![.., ..w_own]));
+            sums.slice_mut(ndarray::s![.., pair0..pair0 + w_pair])
+                .assign(&sk.slice(ndarray::s![.., w_own..]));
         }
         Some(sums)
     } else {
