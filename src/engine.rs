@@ -13,6 +13,7 @@ use crate::metrics::{N_METRICS, measure};
 use crate::output::{Header, RunInfo, TrialResult, Writer};
 use crate::simulate::simulate;
 use crate::spec::Spec;
+use crate::verdict::taxonomy::portfolio_correlations;
 use ndarray::Array1;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -66,7 +67,9 @@ pub fn run_trial(
         notes: Vec::with_capacity(m),
         diagnostics: sample.diagnostics,
         errors: Vec::new(),
+        similarity: None,
     };
+    let mut kept: Vec<Option<Array1<f64>>> = Vec::with_capacity(m);
     let weights =
         |a: &dyn Allocator, est: &Estimate, oos: bool| -> Result<(Array1<f64>, f64), MethodError> {
             let ctx = Context {
@@ -96,6 +99,7 @@ pub fn run_trial(
             )),
             Err(_) => res.metrics.push([f64::NAN; N_METRICS]),
         }
+        kept.push(w_is.as_ref().ok().cloned());
         if let Some(ws) = res.weights.as_mut() {
             ws.push(
                 w_is.as_ref()
@@ -109,6 +113,10 @@ pub fn run_trial(
             res.errors.push((mi, true, e));
         }
     }
+    res.similarity = Some([
+        portfolio_correlations(&kept, data.cov_oos.view()),
+        portfolio_correlations(&kept, data.cov_is.view()),
+    ]);
     Ok(res)
 }
 

@@ -8,6 +8,7 @@
 use crate::Error;
 use crate::error::MethodError;
 use crate::metrics::{METRICS, N_METRICS};
+use crate::verdict::taxonomy::MeanAccumulator;
 use hdf5::types::VarLenUnicode;
 use ndarray::{Array1, Array2, Array3, s};
 use std::path::{Path, PathBuf};
@@ -28,7 +29,14 @@ pub struct TrialResult {
     pub notes: Vec<f64>,
     /// (method index, out-of-sample?, error).
     pub errors: Vec<(usize, bool, MethodError)>,
+    /// Portfolio-return correlations between methods under the out-of-sample and
+    /// the in-sample covariance ([`crate::verdict::taxonomy`]); averaged by the writer.
+    pub similarity: Option<[Array2<f64>; 2]>,
 }
+
+/// Trials per block of `/method_similarity_blocks` (fixed, so the file does not
+/// depend on the chunk size).
+pub const SIMILARITY_BLOCK: usize = 100;
 
 /// Run-level facts stored as root attributes.
 pub struct RunInfo {
@@ -78,6 +86,10 @@ pub struct Writer {
     weights: Option<hdf5::Dataset>,
     diagnostics: Vec<hdf5::Dataset>,
     errors: Vec<(u64, usize, bool, MethodError)>,
+    /// Running means of the method similarity (out-of-sample, in-sample) and the
+    /// out-of-sample one per block of [`SIMILARITY_BLOCK`] trials, summed in trial order.
+    similarity: Option<[MeanAccumulator; 2]>,
+    similarity_blocks: Vec<MeanAccumulator>,
 }
 
 /// Header information of a result file.
@@ -248,6 +260,8 @@ impl Writer {
             weights,
             diagnostics,
             errors: Vec::new(),
+            similarity: None,
+            similarity_blocks: Vec::new(),
         })
     }
 
@@ -289,6 +303,18 @@ impl Writer {
             ds.write_slice(&a, s![start..end]).map_err(&e)?;
         }
         for (r, res) in results.iter().enumerate() {
+            if let Some([oos, is]) = &res.similarity {
+                let acc = self
+                    .similarity
+                    .get_or_insert_with(|| [MeanAccumulator::new(m), MeanAccumulator::new(m)]);
+                acc[0].add(oos);
+                acc[1].add(is);
+                let b = (start + r) / SIMILARITY_BLOCK;
+                while self.similarity_blocks.len() <= b {
+                    self.similarity_blocks.push(MeanAccumulator::new(m));
+                }
+                self.similarity_blocks[b].add(oos);
+            }
             for (mi, oos, err) in &res.errors {
                 self.errors
                     .push(((start + r) as u64, *mi, *oos, err.clone()));
@@ -334,6 +360,41 @@ impl Writer {
             .with_data(&msgs)
             .create("message")
             .map_err(&e)?;
+        if let Some([oos, is]) = &self.similarity {
+            for (name, acc, desc) in [
+                (
+                    "method_similarity",
+                    oos,
+                    "[M x M] mean over trials of the correlation of two methods' portfolio returns under the out-of-sample covariance, w_a'S w_b / sqrt(w_a'S w_a w_b'S w_b) (in-sample weights; pairs over trials where both succeeded)",
+                ),
+                (
+                    "method_similarity_is",
+                    is,
+                    "[M x M] the same under the in-sample covariance",
+                ),
+            ] {
+                let ds = file
+                    .new_dataset_builder()
+                    .with_data(&acc.mean())
+                    .create(name)
+                    .map_err(&e)?;
+                set_str_attr(&ds, "description", desc).map_err(&e)?;
+            }
+            let (k, m) = (self.similarity_blocks.len(), self.methods);
+            let means: Vec<Array2<f64>> = self.similarity_blocks.iter().map(|b| b.mean()).collect();
+            let a = Array3::from_shape_fn((k, m, m), |(b, i, j)| means[b][(i, j)]);
+            let ds = file
+                .new_dataset_builder()
+                .with_data(&a)
+                .create("method_similarity_blocks")
+                .map_err(&e)?;
+            set_str_attr(
+                &ds,
+                "description",
+                &format!("[blocks x M x M] method_similarity per block of {SIMILARITY_BLOCK} consecutive trials (bootstrap stability of the taxonomy)"),
+            )
+            .map_err(&e)?;
+        }
         let root: &hdf5::Location = &file;
         set_num_attr(root, "threads", info.threads as u64).map_err(&e)?;
         set_num_attr(root, "elapsed_s", info.elapsed_s).map_err(&e)?;

@@ -247,6 +247,16 @@ fn failures_are_excluded_pairwise_and_counted() {
 
 /// A small real study (block source, 5 methods) written by the engine.
 pub fn small_study(dir: &std::path::Path, trials: u64) -> PathBuf {
+    small_study_with(dir, trials, 1, 10)
+}
+
+/// The same study on `threads` threads, written in chunks of `chunk` trials.
+pub fn small_study_with(
+    dir: &std::path::Path,
+    trials: u64,
+    threads: usize,
+    chunk: usize,
+) -> PathBuf {
     const SPEC: &str = r#"
 name = "verdict-small"
 seed = 77
@@ -265,12 +275,16 @@ model = "uniform"
 low = 0.01
 high = 0.02
 "#;
-    let spec = corrmc::spec::Spec::parse(SPEC, "verdict-small.toml").unwrap();
+    let spec = corrmc::spec::Spec::parse(
+        &SPEC.replace("chunk_trials = 10", &format!("chunk_trials = {chunk}")),
+        "verdict-small.toml",
+    )
+    .unwrap();
     let out = dir.join("small.h5");
     corrmc::engine::run(
         &spec,
         &corrmc::engine::RunOptions {
-            threads: Some(1),
+            threads: Some(threads),
             output: Some(out.clone()),
             trials: Some(trials),
             ..Default::default()
@@ -651,4 +665,117 @@ fn report_of_a_sweep_draws_each_measure_against_each_key() {
         assert!(html.contains(&format!("Point {k} (/points/{k})")));
     }
     assert!(series.contains_key("p0-histograms") && !series.contains_key("p1-histograms"));
+}
+
+#[test]
+fn report_draws_the_strategy_taxonomy_when_the_file_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = small_study(dir.path(), 20);
+    // Two groups of methods: {EW, RP} and {MinVar, MinVar_long, HRP}; 8 blocks.
+    let g = [0, 0, 1, 1, 1];
+    let rho = Array2::from_shape_fn((5, 5), |(i, j)| {
+        if i == j {
+            1.0
+        } else if g[i] == g[j] {
+            0.9
+        } else {
+            0.4
+        }
+    });
+    let blocks = ndarray::Array3::from_shape_fn((8, 5, 5), |(k, i, j)| {
+        if i == j {
+            1.0
+        } else {
+            rho[(i, j)] + 0.002 * (k as f64 - 3.5)
+        }
+    });
+    {
+        let f = hdf5::File::open_rw(&out).unwrap();
+        // Replace what the engine recorded with a known structure.
+        f.unlink("method_similarity").unwrap();
+        f.unlink("method_similarity_blocks").unwrap();
+        f.new_dataset_builder()
+            .with_data(&rho)
+            .create("method_similarity")
+            .unwrap();
+        f.new_dataset_builder()
+            .with_data(&blocks)
+            .create("method_similarity_blocks")
+            .unwrap();
+    }
+    let rep = dir.path().join("rep");
+    let opts = corrmc::report::ReportOptions {
+        verdict: Options {
+            resamples: 100,
+            ..Options::default()
+        },
+        ..Default::default()
+    };
+    corrmc::report::write_report(&out, &rep, &opts).unwrap();
+    let (html, series) = check_report(&rep);
+    assert_eq!(series["taxonomy-dendrogram"], 1);
+    assert_eq!(series["taxonomy-heatmap"], 1);
+    assert!(html.contains("over 100 resamples of trial blocks"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
+    let t = &json["taxonomy"][0];
+    assert!(t["cophenetic_correlation"].as_f64().unwrap() > 0.9);
+    // The dendrogram has M − 1 merges, the top one at sqrt((1 − 0.4)/2).
+    let merges = t["merges"].as_array().unwrap();
+    assert_eq!(merges.len(), 4);
+    assert!((merges[3][2].as_f64().unwrap() - 0.3f64.sqrt()).abs() < 1e-12);
+    // The heatmap has M² cells.
+    let svg = std::fs::read_to_string(rep.join("taxonomy-heatmap.svg")).unwrap();
+    let d = roxmltree::Document::parse(&svg).unwrap();
+    let cells = d
+        .descendants()
+        .find(|n| n.attribute("data-name") == Some("similarity"))
+        .unwrap()
+        .children()
+        .filter(|n| n.has_tag_name("polygon"))
+        .count();
+    assert_eq!(cells, 25);
+}
+
+#[test]
+fn engine_records_method_similarity_independent_of_threads_and_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let a2 = small_study_with(&dir.path().join("a"), 140, 1, 10);
+    let b = small_study_with(&dir.path().join("b"), 140, 2, 33);
+    let read = |p: &std::path::Path, n: &str| -> Vec<f64> {
+        let f = hdf5::File::open(p).unwrap();
+        f.dataset(n).unwrap().read_raw::<f64>().unwrap()
+    };
+    for n in [
+        "method_similarity",
+        "method_similarity_is",
+        "method_similarity_blocks",
+    ] {
+        let (x, y) = (read(&a2, n), read(&b, n));
+        assert_eq!(
+            x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{n}"
+        );
+    }
+    let rho = read(&a2, "method_similarity");
+    let m = 5;
+    for i in 0..m {
+        for j in 0..m {
+            let v = rho[i * m + j];
+            if i == j {
+                // MinVar may fail in every trial of this small study; others are 1.
+                assert!(v == 1.0 || v.is_nan());
+            } else {
+                assert!((-1.0..=1.0).contains(&v) || v.is_nan());
+                assert_eq!(v.to_bits(), rho[j * m + i].to_bits());
+            }
+        }
+    }
+    // 140 trials: blocks of 100 and 40; the overall mean is their trial-weighted mean.
+    let blocks = read(&a2, "method_similarity_blocks");
+    assert_eq!(blocks.len(), 2 * m * m);
+    let (i, j) = (0, 4); // EW vs HRP: both succeed in every trial
+    let w = (100.0 * blocks[i * m + j] + 40.0 * blocks[m * m + i * m + j]) / 140.0;
+    assert!((w - rho[i * m + j]).abs() < 1e-12 && rho[i * m + j] > 0.0);
 }

@@ -520,3 +520,129 @@ pub fn sweep_chart(
     }
     f
 }
+
+/// Single-linkage dendrogram of the methods (leaves left to right in tree order,
+/// height = merge distance sqrt((1 − ρ)/2)).
+pub fn dendrogram(t: &crate::verdict::taxonomy::Taxonomy) -> Figure {
+    let n = t.methods.len();
+    let (left, col) = (60.0, 14.0);
+    let w = left + n as f64 * col + 20.0;
+    let (top, plot_h) = (34.0, 260.0);
+    // Leaf labels are written one per line under the axis, numbered, with a key.
+    let key_h = 14.0 * n.div_ceil(3) as f64 + 10.0;
+    let mut f = Figure::new(w.max(640.0), top + plot_h + 30.0 + key_h);
+    title(
+        &mut f,
+        "Strategy taxonomy: single linkage on sqrt((1 − ρ)/2) of out-of-sample portfolio returns",
+    );
+    let hmax = t.merges.iter().map(|m| m.2).fold(0.0, f64::max).max(1e-9);
+    let sy = Scale::new(0.0, hmax * 1.05, top + plot_h, top);
+    y_axis(&mut f, &sy, left, left + n as f64 * col);
+    let mut x = vec![0.0; 2 * n];
+    let mut h = vec![0.0; 2 * n];
+    for (pos, &leaf) in t.order.iter().enumerate() {
+        x[leaf] = left + (pos as f64 + 0.5) * col;
+    }
+    f.begin_series("dendrogram");
+    for (k, &(a, b, height)) in t.merges.iter().enumerate() {
+        let node = n + k;
+        x[node] = 0.5 * (x[a] + x[b]);
+        h[node] = height;
+        f.line(
+            vec![
+                (x[a], sy.at(h[a])),
+                (x[a], sy.at(height)),
+                (x[b], sy.at(height)),
+                (x[b], sy.at(h[b])),
+            ],
+            IS_COLOR,
+            1.3,
+            false,
+        );
+    }
+    f.end_series();
+    for (pos, &leaf) in t.order.iter().enumerate() {
+        f.text(
+            left + (pos as f64 + 0.5) * col,
+            top + plot_h + 13.0,
+            &(pos + 1).to_string(),
+            FS - 3.0,
+            Anchor::Middle,
+            BLACK,
+        );
+        let (r, c) = (pos / 3, pos % 3);
+        f.text(
+            10.0 + c as f64 * 0.33 * f.w,
+            top + plot_h + 36.0 + 14.0 * r as f64,
+            &format!("{}. {}", pos + 1, t.methods[leaf]),
+            FS - 1.0,
+            Anchor::Start,
+            BLACK,
+        );
+    }
+    f
+}
+
+/// Heatmap of the mean similarity ρ in dendrogram order (white 0 → dark blue 1,
+/// red below 0).
+pub fn heatmap(t: &crate::verdict::taxonomy::Taxonomy, rho: &ndarray::Array2<f64>) -> Figure {
+    let n = t.order.len();
+    let left = label_margin(t.methods.iter().cloned());
+    let cell = (560.0 / n.max(1) as f64).clamp(6.0, 28.0);
+    let top = 40.0;
+    let mut f = Figure::new(left + n as f64 * cell + 90.0, top + n as f64 * cell + 20.0);
+    title(
+        &mut f,
+        "Mean out-of-sample portfolio correlation ρ, dendrogram order",
+    );
+    let shade = |v: f64| -> Rgb {
+        if !v.is_finite() {
+            return LIGHT;
+        }
+        let v = v.clamp(-1.0, 1.0);
+        if v >= 0.0 {
+            let a = v;
+            Rgb(
+                (255.0 - a * 247.0) as u8,
+                (255.0 - a * 207.0) as u8,
+                (255.0 - a * 148.0) as u8,
+            )
+        } else {
+            let a = -v;
+            Rgb(255, (255.0 - a * 200.0) as u8, (255.0 - a * 200.0) as u8)
+        }
+    };
+    f.begin_series("similarity");
+    for (r, &i) in t.order.iter().enumerate() {
+        for (c, &j) in t.order.iter().enumerate() {
+            let (x, y) = (left + c as f64 * cell, top + r as f64 * cell);
+            f.rect(x, y, x + cell, y + cell, shade(rho[(i, j)]), 1.0);
+        }
+    }
+    f.end_series();
+    for (r, &i) in t.order.iter().enumerate() {
+        f.text(
+            left - 4.0,
+            top + (r as f64 + 0.75) * cell,
+            &t.methods[i],
+            (cell - 2.0).min(FS),
+            Anchor::End,
+            BLACK,
+        );
+    }
+    let lx = left + n as f64 * cell + 20.0;
+    for k in 0..=10 {
+        let v = 1.0 - 0.2 * k as f64;
+        let y = top + k as f64 * 14.0;
+        f.rect(lx, y, lx + 14.0, y + 14.0, shade(v), 1.0);
+        f.text(
+            lx + 18.0,
+            y + 11.0,
+            &format!("{v:+.1}"),
+            FS - 1.0,
+            Anchor::Start,
+            BLACK,
+        );
+    }
+    f
+}

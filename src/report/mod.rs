@@ -11,6 +11,7 @@ pub mod figure;
 use crate::Error;
 use crate::verdict::paired::{Paired, StudyVerdict};
 use crate::verdict::study::{self, FileInfo, MEASURES, Study};
+use crate::verdict::taxonomy::{Taxonomy, taxonomy};
 use crate::verdict::{Options, PointVerdict, verdict};
 use charts::{HistPanel, SweepLine};
 use figure::Figure;
@@ -63,7 +64,63 @@ pub struct ReportJson {
     pub file: FileInfo,
     pub studies: Vec<PointVerdict>,
     pub failures: Vec<Vec<MethodFailures>>,
+    /// Per study group, the strategy taxonomy when the file has `/method_similarity`.
+    pub taxonomy: Vec<Option<Taxonomy>>,
     pub figures: Vec<FigureFile>,
+}
+
+/// Reads `<group>/method_similarity` (and the per-block means, if stored) and
+/// clusters it; None when the file has no similarity (older files, `.partial`).
+fn read_taxonomy(
+    path: &Path,
+    f: &hdf5::File,
+    group: &str,
+    methods: &[String],
+    resamples: usize,
+    seed: u64,
+) -> Result<Option<(Taxonomy, ndarray::Array2<f64>)>, Error> {
+    let g = f
+        .group(group)
+        .map_err(|e| Error::io(path, format!("{group}: {e}")))?;
+    if !g.link_exists("method_similarity") {
+        return Ok(None);
+    }
+    let m = methods.len();
+    let rho = g
+        .dataset("method_similarity")
+        .and_then(|d| d.read_2d::<f64>())
+        .map_err(|e| Error::io(path, format!("{group}/method_similarity: {e}")))?;
+    if rho.dim() != (m, m) {
+        return Err(Error::io(
+            path,
+            format!(
+                "{group}/method_similarity is {:?}, expected ({m}, {m})",
+                rho.dim()
+            ),
+        ));
+    }
+    let blocks: Option<Vec<ndarray::Array2<f64>>> = g
+        .dataset("method_similarity_blocks")
+        .and_then(|d| d.read::<f64, ndarray::Ix3>())
+        .ok()
+        .filter(|b| b.dim().1 == m && b.dim().2 == m)
+        .map(|b| b.outer_iter().map(|x| x.to_owned()).collect());
+    let t = taxonomy(
+        methods,
+        rho.view(),
+        blocks.as_deref(),
+        resamples.min(500),
+        seed,
+    );
+    // Similarity restricted to the methods kept, indexed like `t.methods`.
+    let keep: Vec<usize> = t
+        .methods
+        .iter()
+        .map(|n| methods.iter().position(|x| x == n).unwrap())
+        .collect();
+    let sub =
+        ndarray::Array2::from_shape_fn((keep.len(), keep.len()), |(i, j)| rho[(keep[i], keep[j])]);
+    Ok(Some((t, sub)))
 }
 
 /// What [`write_report`] produced.
@@ -328,6 +385,7 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
     let sweep = !info.sweep_keys.is_empty() || info.groups.len() > 1;
     let mut studies = Vec::new();
     let mut failures = Vec::new();
+    let mut taxonomies = Vec::new();
     let mut body = String::new();
     let mut first = Some(first);
     for (gi, (g, params)) in info.groups.iter().zip(&info.params).enumerate() {
@@ -409,9 +467,43 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
                 )?;
             }
         }
+        let tax = read_taxonomy(path, &f, g, &s.methods, v.resamples, v.bootstrap_seed)?;
+        let tax_html = match &tax {
+            None => "<p>This file has no <code>/method_similarity</code> (written by runs that record it, when complete).</p>\n".to_string(),
+            Some((t, rho)) => {
+                let before = out.html.len();
+                if t.methods.len() >= 3 {
+                    out.figure(
+                        &format!("{prefix}taxonomy-dendrogram"),
+                        "Strategy taxonomy: dendrogram",
+                        &charts::dendrogram(t),
+                    )?;
+                }
+                out.figure(
+                    &format!("{prefix}taxonomy-heatmap"),
+                    "Strategy taxonomy: similarity heatmap",
+                    &charts::heatmap(t, rho),
+                )?;
+                let figs = out.html[before..].to_string();
+                out.html.truncate(before);
+                format!(
+                    "<p>Single linkage on sqrt((1 − ρ)/2) of the mean out-of-sample portfolio correlation (ASRP paper, Exhibit 9). Cophenetic correlation of the tree: {}; stability (mean cophenetic correlation of bootstrap trees with this one): {}.{}</p>\n{figs}",
+                    f4(t.cophenetic_correlation),
+                    t.stability
+                        .map(|(c, n)| format!("{} over {n} resamples of trial blocks", f4(c)))
+                        .unwrap_or_else(|| "not available (no per-block similarity stored)".into()),
+                    if t.excluded.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" Left out (no usable weights): {}.", esc(&t.excluded.join(", ")))
+                    }
+                )
+            }
+        };
+        taxonomies.push(tax.map(|x| x.0));
         let _ = write!(
             body,
-            "<h3>Figures</h3>\n{}<h3>Stability beyond the mean</h3>\n{}<h3>Failures per method and reason</h3>\n{}</section>\n",
+            "<h3>Figures</h3>\n{}<h3>Strategy taxonomy</h3>\n{tax_html}<h3>Stability beyond the mean</h3>\n{}<h3>Failures per method and reason</h3>\n{}</section>\n",
             if out.html.is_empty() {
                 "<p>(Figures of point 0 only; the sweep figures are below.)</p>\n".to_string()
             } else {
@@ -591,6 +683,7 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
         file: info,
         studies,
         failures,
+        taxonomy: taxonomies,
         figures: out.figures.clone(),
     };
     let text = serde_json::to_string_pretty(&rj).map_err(|e| Error::Other(e.to_string()))?;

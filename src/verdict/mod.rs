@@ -15,6 +15,7 @@ pub mod bootstrap;
 pub mod dist;
 pub mod paired;
 pub mod study;
+pub mod taxonomy;
 pub mod text;
 
 use crate::Error;
