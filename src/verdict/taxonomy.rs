@@ -133,8 +133,15 @@ pub fn taxonomy(
     resamples: usize,
     seed: u64,
 ) -> Taxonomy {
-    let keep: Vec<usize> = (0..methods.len())
-        .filter(|&i| rho.row(i).iter().all(|v| v.is_finite()))
+    // A method that never succeeded has a NaN row and column: leave it out, then
+    // keep the methods whose similarity to every remaining one is known.
+    let cand: Vec<usize> = (0..methods.len())
+        .filter(|&i| rho[(i, i)].is_finite())
+        .collect();
+    let keep: Vec<usize> = cand
+        .iter()
+        .copied()
+        .filter(|&i| cand.iter().all(|&j| rho[(i, j)].is_finite()))
         .collect();
     let sub = |a: ArrayView2<'_, f64>| {
         Array2::from_shape_fn((keep.len(), keep.len()), |(i, j)| a[(keep[i], keep[j])])
@@ -245,6 +252,21 @@ mod tests {
                 })
             })
             .collect();
+        // A sixth method that never succeeded is left out, not the others.
+        let mut names6 = names.clone();
+        names6.push("failed".into());
+        let rho6 = Array2::from_shape_fn((6, 6), |(i, j)| {
+            if i < 5 && j < 5 {
+                rho[(i, j)]
+            } else {
+                f64::NAN
+            }
+        });
+        let t6 = taxonomy(&names6, rho6.view(), None, 0, 1);
+        assert_eq!(
+            (t6.methods.len(), t6.excluded.clone()),
+            (5, vec!["failed".to_string()])
+        );
         let t = taxonomy(&names, rho.view(), Some(&blocks), 50, 1);
         // The groups are contiguous in the leaf order.
         let pos: Vec<usize> = (0..5)
