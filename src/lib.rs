@@ -23,6 +23,7 @@ pub mod npy;
 pub mod onnx;
 pub mod output;
 pub mod plan;
+pub mod report;
 pub mod rng;
 pub mod seriation;
 pub mod shipped;
@@ -32,5 +33,6 @@ pub mod stop;
 pub mod summary;
 pub mod sweep;
 pub mod training;
+pub mod verdict;
 
 pub use error::{Error, MethodError, MethodErrorKind};

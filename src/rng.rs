@@ -21,6 +21,9 @@ pub enum Purpose {
     InSample,
     /// The out-of-sample Gaussian return path.
     OutOfSample,
+    /// Resampling trials for bootstrap confidence intervals of a finished study
+    /// (the "trial" index is the resample index); see `verdict::bootstrap`.
+    Bootstrap,
 }
 
 impl Purpose {
@@ -30,6 +33,7 @@ impl Purpose {
             Purpose::Volatility => 2,
             Purpose::InSample => 3,
             Purpose::OutOfSample => 4,
+            Purpose::Bootstrap => 5,
         }
     }
 }

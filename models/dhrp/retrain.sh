@@ -16,9 +16,10 @@ cp "$W/model/dhrp_50.onnx" "$W/model/dhrp_hrp_init_50.onnx" models/dhrp/
 cp "$W/model/report.json" models/dhrp/training_report.json
 target/release/corrmc run experiments/dhrp-50.toml --overwrite
 target/release/corrmc run experiments/dhrp-block-50.toml --overwrite
+# Paired comparisons (DHRP's row of each table): t and bootstrap intervals, win rates.
 for b in HRP RP MinVar_long; do
-    models/dhrp/.venv/bin/python models/dhrp/paired.py results/dhrp-50.h5 DHRP "$b"
+    target/release/corrmc summary results/dhrp-50.h5 --baseline "$b" --metric oos_vol
 done
 for b in HRP MinVar_long; do
-    models/dhrp/.venv/bin/python models/dhrp/paired.py results/dhrp-block-50.h5 DHRP "$b"
+    target/release/corrmc summary results/dhrp-block-50.h5 --baseline "$b" --metric oos_vol
 done

@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod methods;
 pub mod plan;
 pub mod repair;
+pub mod report;
 pub mod run;
 pub mod sample;
 pub mod seriate;
@@ -33,8 +34,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Grid points, work units and estimated memory, output size and CPU time of a spec or sweep.
     Plan(plan::PlanArgs),
-    /// Per-method statistics of a result file (a sweep: one block per grid point).
+    /// Per-method statistics and the paired verdict against a baseline (a sweep: one block per grid point).
     Summary(summary::SummaryArgs),
+    /// HTML report, figures (SVG, PNG) and report.json of a result file.
+    Report(report::ReportArgs),
     /// List the registered allocation methods.
     Methods(methods::MethodsArgs),
     /// Weights of one allocator for a covariance matrix (.npy or CSV).
@@ -60,6 +63,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Run(a) => run::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Summary(a) => summary::run(a),
+        Command::Report(a) => report::run(a),
         Command::Methods(a) => methods::run(a),
         Command::Allocate(a) => allocate::run(a),
         Command::Repair(a) => Ok(repair::run(a)?),
