@@ -160,13 +160,15 @@ pub fn check_resources(
             bytes(avail)
         )));
     }
+    // At the end the journal and the assembled result file coexist: twice the rows.
     let existing = std::fs::metadata(crate::output::partial_path(output)).map_or(0, |m| m.len());
-    let need = est.output.saturating_sub(existing);
+    let need = est.output.saturating_mul(2).saturating_sub(existing);
     if let Some(free) = free_disk(output)
         && need > free
     {
         return Err(Error::Other(format!(
-            "{}: estimated output size {} ({} trials) exceeds the {} free at {}; lower trials, \
+            "{}: estimated output size {} ({} trials; twice that while the checkpoint journal \
+             is assembled into the result file) exceeds the {} free at {}; lower trials, \
              set store_weights = false, split the sweep, or pass --force to run anyway (see \
              `corrmc plan`)",
             study.origin,
