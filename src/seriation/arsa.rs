@@ -32,7 +32,7 @@ pub fn arsa(d: &Dm, rng: &mut ChaCha8Rng, c: &Control) -> Result<Seriation, Seri
     let trymult = c.f64("try_multiplier", 100.0)?;
     let reps = c.usize("reps", 1)?.max(1);
     let max_work = c.f64("max_work", 2e9)?;
-    if !(max_work >= 0.0) {
+    if max_work.is_nan() || max_work < 0.0 {
         return Err(SeriationError::InvalidControl(
             "ARSA max_work must be >= 0 (0 = unlimited)".into(),
         ));
