@@ -107,16 +107,116 @@ pub fn a_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
 }
 
 /// Sample covariance (ddof = 1) of the rows of `x` (T observations × n variables).
-/// Centers a copy of `x` and forms `XcᵀXc / (T − 1)`; the result is symmetrized
-/// exactly so downstream code can rely on `S[i,j] == S[j,i]`.
+/// Centers a copy of `x` and forms `XcᵀXc / (T − 1)` as a symmetric rank-T
+/// update: only the lower triangle is computed (T·n² flops instead of the 2·T·n²
+/// of a full product) and mirrored, so `S[i,j] == S[j,i]` exactly.
 pub fn sample_cov(x: ArrayView2<'_, f64>) -> Array2<f64> {
     let t = x.nrows();
     assert!(t >= 2, "sample_cov needs at least two observations");
     let mean = x.mean_axis(ndarray::Axis(0)).unwrap();
     let xc = &x - &mean;
-    let mut s = at_b(xc.view(), xc.view(), 1.0 / (t as f64 - 1.0));
-    symmetrize(&mut s);
-    s
+    gram_lower_mirrored(xc.view(), 1.0 / (t as f64 - 1.0))
+}
+
+/// `α XᵀX` from its lower triangle (faer's triangular-output product), mirrored.
+pub fn gram_lower_mirrored(x: ArrayView2<'_, f64>, alpha: f64) -> Array2<f64> {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
+    let n = x.ncols();
+    let mut out = Array2::<f64>::zeros((n, n));
+    {
+        // Row-major n×n storage seen by faer as its transpose: faer's lower
+        // triangle is our upper one, mirrored below.
+        let os = out.as_slice_mut().unwrap();
+        let dst = faer::MatMut::from_column_major_slice_mut(os, n, n);
+        with_faer(x, |fx| {
+            tri_matmul(
+                dst,
+                BlockStructure::TriangularLower,
+                Accum::Replace,
+                fx.transpose(),
+                BlockStructure::Rectangular,
+                fx,
+                BlockStructure::Rectangular,
+                alpha,
+                Par::Seq,
+            )
+        });
+    }
+    mirror_upper(&mut out);
+    out
+}
+
+/// `F S Fᵀ` for symmetric `S`, exactly symmetric. With `f_lower` (F lower
+/// triangular, e.g. a Cholesky factor) the products skip F's zero triangle:
+/// `F S` costs n³ and the lower triangle of `(FS)Fᵀ` n³/3 flops, against 4n³
+/// for two full products.
+pub fn congruence(f: ArrayView2<'_, f64>, s: ArrayView2<'_, f64>, f_lower: bool) -> Array2<f64> {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
+    let n = f.nrows();
+    let fs_structure = if f_lower {
+        BlockStructure::TriangularLower
+    } else {
+        BlockStructure::Rectangular
+    };
+    let mut w = faer::Mat::<f64>::zeros(n, n);
+    let mut out = Array2::<f64>::zeros((n, n));
+    with_faer(f, |ff| {
+        with_faer(s, |fsm| {
+            tri_matmul(
+                w.as_mut(),
+                BlockStructure::Rectangular,
+                Accum::Replace,
+                ff,
+                fs_structure,
+                fsm,
+                BlockStructure::Rectangular,
+                1.0,
+                Par::Seq,
+            )
+        });
+        let rhs_structure = if f_lower {
+            BlockStructure::TriangularUpper
+        } else {
+            BlockStructure::Rectangular
+        };
+        // Lower triangle of W Fᵀ, written into our row-major storage through
+        // faer's column-major view of it (its upper = our lower).
+        let os = out.as_slice_mut().unwrap();
+        let dst = faer::MatMut::from_column_major_slice_mut(os, n, n);
+        tri_matmul(
+            dst.transpose_mut(),
+            BlockStructure::TriangularLower,
+            Accum::Replace,
+            w.as_ref(),
+            BlockStructure::Rectangular,
+            ff.transpose(),
+            rhs_structure,
+            1.0,
+            Par::Seq,
+        );
+    });
+    mirror_lower(&mut out);
+    out
+}
+
+/// Copies the upper triangle of a square matrix onto its lower triangle.
+fn mirror_upper(a: &mut Array2<f64>) {
+    let n = a.nrows();
+    for i in 0..n {
+        for j in 0..i {
+            a[(i, j)] = a[(j, i)];
+        }
+    }
+}
+
+/// Copies the lower triangle of a square matrix onto its upper triangle.
+fn mirror_lower(a: &mut Array2<f64>) {
+    let n = a.nrows();
+    for i in 0..n {
+        for j in 0..i {
+            a[(j, i)] = a[(i, j)];
+        }
+    }
 }
 
 /// Replaces `A` by `(A + Aᵀ)/2`.
@@ -155,6 +255,26 @@ mod tests {
         let x = solve_spd(a.view(), b.view()).unwrap();
         assert!((a.dot(&x) - &b).iter().all(|v| v.abs() < 1e-13));
         assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view()).is_none());
+    }
+
+    #[test]
+    fn symmetric_products_match_full_products() {
+        // Gram and congruence from triangles agree with full ndarray products
+        // to rounding, and are exactly symmetric.
+        let n = 37;
+        let x = Array2::from_shape_fn((53, n), |(i, j)| ((i * 7 + j * 13) % 17) as f64 - 8.0);
+        let g = gram_lower_mirrored(x.view(), 0.5);
+        let full = x.t().dot(&x) * 0.5;
+        assert!((&g - &full).iter().all(|v| v.abs() < 1e-10));
+        let s = sample_cov(x.view());
+        let f = cholesky((&s + &Array2::<f64>::eye(n)).view()).unwrap();
+        for lower in [true, false] {
+            let c = congruence(f.view(), s.view(), lower);
+            let want = f.dot(&s).dot(&f.t());
+            let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!((&c - &want).iter().all(|v| v.abs() < 1e-12 * scale));
+            assert!((0..n).all(|i| (0..n).all(|j| c[(i, j)] == c[(j, i)])));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod asrp;
 pub mod dhrp;
 pub mod hrp;
 pub mod minvar;
+pub mod minvar_long;
 pub mod naive;
 
 use crate::cluster::{KodamaLinkage, Tree, corr_to_dist};
@@ -244,9 +245,9 @@ pub fn registry() -> Vec<MethodInfo> {
         plain(
             "MinVar_long",
             "minimum-variance",
-            "long-only minimum variance, exact active-set QP (KKT residual < 1e-10)",
-            "Lawson & Hanson (1974) active set on min ½vᵀΣv − 1ᵀv, v ≥ 0",
-            || Box::new(minvar::MinVarLong::default()),
+            "long-only minimum variance, exact QP by block principal pivoting on one Cholesky of Σ (KKT residual < 1e-10)",
+            "Kim & Park (2011) block principal pivoting on min ½vᵀΣv − 1ᵀv, v ≥ 0; Lawson & Hanson (1974) when Σ is singular",
+            || Box::new(minvar_long::MinVarLong::default()),
         ),
         plain(
             "HRP",

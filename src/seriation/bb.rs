@@ -27,6 +27,10 @@
 //! is deterministic, so results are reproducible. [`bb_report`] also returns the
 //! incumbent, its criterion and the work spent.
 //!
+//! Memory: phase 2 precomputes two n³ tables (16·n³ bytes), so corrmc refuses
+//! n > [`BB_MAX_N`] (250: 250 MB; n = 2000 would need 128 GB) with an error naming
+//! the limit, before allocating anything.
+//!
 //! Study budget (Monte Carlo, many calls): `starts = 0, max_passes = 2,
 //! max_nodes = 1e5` — about 10 ms per call at n = 50 (BBURCG and BBWRCG), 20 ms
 //! (BBWRCG) / 100 ms (BBURCG) at n = 100; phase 2 rarely improves the incumbent at
@@ -36,6 +40,10 @@
 use super::{Dm, Seriation, SeriationError, registry::Control, unif};
 use crate::cluster::{Linkage, hclust, olo};
 use rand::rngs::ChaCha8Rng;
+
+/// Largest n branch and bound accepts: its two n³ tables take 16·n³ bytes
+/// (250 MB at n = 250).
+pub const BB_MAX_N: usize = 250;
 
 /// Full result of one branch-and-bound run.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,6 +98,13 @@ pub fn bb_report(
     weighted: bool,
 ) -> Result<BbReport, SeriationError> {
     let n = d.n;
+    if n > BB_MAX_N {
+        return Err(SeriationError::Failed(format!(
+            "branch and bound needs 16·n³ bytes for its tables ({:.1} GB at n = {n}); \
+             refused above n = {BB_MAX_N} (use another seriation method)",
+            16.0 * (n as f64).powi(3) / 1e9
+        )));
+    }
     let eps = c.f64("eps", 1e-7)?;
     let max = c.f64("max_nodes", 4e8)?;
     if max < 0.0 {

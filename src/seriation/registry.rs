@@ -40,7 +40,7 @@ control parameters:
  - tmin (minimum temperature)
  - swap_to_inversion (proportion of swaps to inversions for local neighborhood search)
  - try_multiplier (local search tries per temperature; multiplied with the number of objects)
- - reps (repeat the algorithm with random initialization)", &[("cool", "0.5"), ("tmin", "0.0001"), ("swap_to_inversion", "0.5"), ("try_multiplier", "100"), ("reps", "1")], true),
+ - reps (repeat the algorithm with random initialization)", &[("cool", "0.5"), ("tmin", "0.0001"), ("swap_to_inversion", "0.5"), ("try_multiplier", "100"), ("reps", "1"), ("max_work", "2e9")], true),
     ("BBURCG", "Minimize the unweighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "400000000"), ("starts", "20"), ("olo_seed", "1"), ("max_passes", "0")], false),
     ("BBWRCG", "Minimize the weighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "400000000"), ("starts", "20"), ("olo_seed", "1"), ("max_passes", "0")], false),
     ("GW", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by the Gruvaeus and Wainer (1972) heuristic", &[("hclust", "NULL"), ("method", "complete")], false),

@@ -1,0 +1,132 @@
+//! Scaling bench (issue 12): CPU per trial of the five blog methods (EW, RP,
+//! MinVar, MinVar_long, HRP) for n = 100 … 1600 with T_is = T_oos = 2n, next to a
+//! floor kernel measured in the same run (the two paths' normals and their
+//! sample covariances by symmetric rank-T update), plus each method's own
+//! allocation time and the MinVar_long / MinVar ratio on the same estimates.
+//!
+//! `cargo bench --bench scaling` (or `./dev bench`); `SCALING_N=100,400` picks
+//! the sizes. Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the
+//! minimum over repeats interleaved in rounds, so other load on the machine
+//! inflates them less than wall time; ratios are within one run.
+
+use corrmc::alloc::{self, Context, Estimate};
+use corrmc::engine::run_trial;
+use corrmc::simulate::floor_kernel;
+use corrmc::spec::Spec;
+use std::hint::black_box;
+
+const METHODS: [&str; 5] = ["EW", "RP", "MinVar", "MinVar_long", "HRP"];
+
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn timed<R>(f: impl FnOnce() -> R) -> f64 {
+    let t0 = thread_cpu();
+    black_box(f());
+    thread_cpu() - t0
+}
+
+fn spec(n: usize) -> Spec {
+    let text = format!(
+        "name = \"scaling\"\nseed = 7\ntrials = 1\nassets = {n}\nin_sample_days = {t}\n\
+         out_of_sample_days = {t}\nannualization = 252\nmethods = {methods:?}\n\
+         output = \"unused.h5\"\n[source]\nkind = \"uniform\"\neta = 1.0\n[volatility]\nmodel = \"unit\"\n",
+        t = 2 * n,
+        methods = METHODS,
+    );
+    Spec::parse(&text, "scaling bench").expect("bench spec")
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("SCALING_N")
+        .ok()
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().parse().expect("SCALING_N: sizes"))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![100, 200, 400, 800, 1600]);
+    println!(
+        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "n",
+        "reps",
+        "floor ms",
+        "trial ms",
+        "trial/",
+        "corr ms",
+        "EW ms",
+        "RP ms",
+        "MinVar ms",
+        "MVlong ms",
+        "HRP ms",
+        "MVlong/"
+    );
+    println!(
+        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>54} {:>8}",
+        "", "", "", "", "floor", "(source)", "(one allocation each, in-sample estimate)", "MinVar"
+    );
+    for n in sizes {
+        let spec = spec(n);
+        let src = spec.build_source().expect("source");
+        let allocs: Vec<_> = METHODS.iter().map(|m| alloc::build(m).unwrap()).collect();
+        // ~1 s of trials per size on one core (at least 3 rounds).
+        let reps = (2.0e8 / (n as f64).powi(3) * 10.0).clamp(3.0, 200.0) as u64;
+        let (mut floor, mut trial, mut corr) = (f64::MAX, f64::MAX, f64::MAX);
+        let mut per = [f64::MAX; 5];
+        let mut ratio = Vec::new();
+        for r in 0..reps {
+            let mut sample = None;
+            corr = corr.min(timed(|| {
+                sample = Some(src.sample(spec.raw.seed, r).unwrap())
+            }));
+            let sample = sample.unwrap();
+            let corr_m = sample.corr.clone();
+            floor = floor.min(timed(|| floor_kernel(spec.raw.seed, r, n, 2 * n, 2 * n)));
+            trial = trial.min(timed(|| {
+                run_trial(&spec, &allocs, r, sample, false).unwrap()
+            }));
+            let d = corrmc::simulate::simulate(corr_m, &spec.sim, spec.raw.seed, r).unwrap();
+            let ctx = Context {
+                seed: spec.raw.seed,
+                trial: r,
+                out_of_sample: false,
+            };
+            let mut this = [0.0; 5];
+            for (k, a) in allocs.iter().enumerate() {
+                // A fresh estimate per method: derived quantities are each method's cost.
+                let est = Estimate::new(d.cov_is.clone());
+                this[k] = timed(|| a.allocate(&est, &ctx).unwrap());
+                per[k] = per[k].min(this[k]);
+            }
+            ratio.push(this[3] / this[2]);
+        }
+        ratio.sort_by(f64::total_cmp);
+        let med = ratio[ratio.len() / 2];
+        println!(
+            "{n:>5} {reps:>5} {:>11.3} {:>11.3} {:>7.2} {:>10.3} {:>10.4} {:>10.4} {:>10.3} {:>10.3} {:>10.3} {:>8.2}",
+            floor * 1e3,
+            trial * 1e3,
+            trial / floor,
+            corr * 1e3,
+            per[0] * 1e3,
+            per[1] * 1e3,
+            per[2] * 1e3,
+            per[3] * 1e3,
+            per[4] * 1e3,
+            med
+        );
+    }
+    println!(
+        "trial = simulation (factor of Σ, two paths, sample covariances, transform) + 5 methods on the in- and\n\
+         out-of-sample estimates + metrics (engine::run_trial; the correlation source is the `corr` column).\n\
+         floor = normals of both paths + their sample covariances. MVlong/MinVar: median over repeats of the\n\
+         per-trial ratio on the same estimate; other columns: minimum over repeats."
+    );
+}
