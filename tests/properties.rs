@@ -23,10 +23,14 @@ use std::cell::Cell;
 /// Fixed-seed configuration with `cases` cases and no persistence file.
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
-        cases,
+        cases: cases * 4,
         failure_persistence: None,
         rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(0x1457_c0de),
+        rng_seed: RngSeed::Fixed(
+            std::env::var("S")
+                .map(|s| s.parse().unwrap())
+                .unwrap_or(0x1457_c0de),
+        ),
         max_shrink_iters: 2048,
         ..ProptestConfig::default()
     }
@@ -471,7 +475,10 @@ fn spec_mutations() {
     let ok = run(256, spec_case(), |c| {
         let t = render(&c);
         if std::env::var("SHOW").is_ok() {
-            eprintln!("-----\n{t}\n=> {:?}", Spec::parse(&t, "fuzz.toml").err().map(|e| e.to_string()));
+            eprintln!(
+                "-----\n{t}\n=> {:?}",
+                Spec::parse(&t, "fuzz.toml").err().map(|e| e.to_string())
+            );
         }
         check_spec_text(&t)
     });
@@ -796,7 +803,7 @@ fn covariance(n: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Array
                 4 => {
                     c = Array2::from_shape_fn((n, n), |(i, j)| {
                         let (a, b) = (i.min(j), i.max(j));
-                        f[a * 8 + b] * if i == j { 1.0 } else { 2.0 }
+                        f[(a * 8 + b) % f.len()] * if i == j { 1.0 } else { 2.0 }
                     });
                 }
                 5 => c.fill(0.0),
@@ -858,7 +865,7 @@ fn allocators_weights_or_error() {
     assert!(
         ok >= 256 * names.len() / 4,
         "only {ok} of {} allocations succeeded",
-        96 * names.len()
+        256 * names.len()
     );
 }
 
@@ -1061,7 +1068,11 @@ fn check_controls(
     });
     let mut oks = 0;
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    if let Ok(s) = seriation::seriate_with(m.name, d.view(), &mut rng, &c) {
+    let t0 = std::time::Instant::now();
+    eprintln!("START {} {:?}", m.name, strings);
+    let res = seriation::seriate_with(m.name, d.view(), &mut rng, &c);
+    eprintln!("TOOK {:?}", t0.elapsed());
+    if let Ok(s) = res {
         let ok = validate_order(&s.order, n);
         prop_assert!(ok.is_ok(), "{}: {:?}", m.name, ok.err());
         oks += 1;
@@ -1117,5 +1128,64 @@ fn cor_r_of_one_object_is_an_error_not_nan() {
         if let Ok(v) = v {
             assert!(v.is_finite(), "{name}: {v}");
         }
+    }
+}
+
+/// Found by `matrix_loaders`: a `.npy` header declaring a shape far larger than the file
+/// (here 2^31 × 2 float64) made `ndarray_npy` allocate 32 GiB and abort the process; the
+/// loader now compares the declared size with the file before reading.
+#[test]
+fn npy_header_larger_than_file_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    for shape in [
+        "(2147483648, 2)",
+        "(4611686018427387904, 4611686018427387904)",
+        "(3, 3)",
+    ] {
+        let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+        let p = dir.path().join("big.npy");
+        std::fs::write(&p, npy_bytes(&dict, &[0u8; 16])).unwrap();
+        let e = corrmc::npy::read_matrix(p.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("big.npy") && e.contains("corrupt .npy"), "{e}");
+    }
+}
+
+/// Found by `allocators_weights_or_error`: MinVar on a constant (rank-one) covariance of
+/// 1e-5 passed Cholesky with a rounding-sized pivot and returned weights ±inf as a
+/// result; it is now a `NotPositiveDefinite` error.
+#[test]
+fn minvar_on_constant_covariance_is_an_error_not_inf() {
+    let cov = Array2::from_elem((4, 4), 1e-5);
+    let ctx = Context {
+        seed: 11,
+        trial: 0,
+        out_of_sample: false,
+    };
+    let a = alloc::build("MinVar").unwrap();
+    let e = a.allocate(&Estimate::new(cov), &ctx).unwrap_err();
+    assert!(e.to_string().contains("singular"), "{e}");
+}
+
+/// Found by `control_strings`: `QAP_BAR` with `miter=18446744073709551616` (saturated to
+/// `usize::MAX`) and `QAP_Inertia` with `fiter=18446744073709551616` ran without end; count
+/// controls are now refused above R's largest integer, and QAP's growth factor must keep
+/// the iterations of its last round within it.
+#[test]
+fn absurd_count_control_is_an_error_not_a_hang() {
+    let d = Array2::from_shape_fn((6, 6), |(i, j)| (i as f64 - j as f64).abs());
+    for (method, kv) in [
+        ("QAP_BAR", "miter=18446744073709551616"),
+        ("TSP", "rep=1e19"),
+        ("QAP_LS", "maxsteps=inf"),
+        ("QAP_Inertia", "fiter=18446744073709551616"),
+    ] {
+        let c = Control::parse(&[kv.to_string()]).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let e = seriation::seriate_with(method, d.view(), &mut rng, &c)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2147483647"), "{method} {kv}: {e}");
     }
 }
