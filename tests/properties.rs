@@ -319,7 +319,7 @@ fn render(c: &SpecCase) -> String {
         Slot::Good => "\"uniform\"".to_string(),
         Slot::Random(_) | Slot::Absent => KINDS[c.kind_pick].to_string(),
     };
-    if !matches!(c.kind, Slot::Absent) || c.kind_pick % 2 == 0 {
+    if !matches!(c.kind, Slot::Absent) || c.kind_pick.is_multiple_of(2) {
         put(&mut s, "kind", &kind);
     }
     let own = kind_keys(&kind);
@@ -479,7 +479,7 @@ fn spec_mutations() {
 /// An `.npy` v1.0 file with the given header dictionary and payload.
 fn npy_bytes(dict: &str, payload: &[u8]) -> Vec<u8> {
     let mut h = dict.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -589,7 +589,6 @@ fn write_matrix_file(dir: &std::path::Path, f: &MatrixFile) -> std::path::PathBu
         }
         MatrixFile::Odd(shape, f32, flips, cut) => {
             let p = dir.join("m.npy");
-            let len: usize = shape.iter().product();
             let a = ArrayD::from_shape_fn(IxDyn(shape), |ix| {
                 ix.slice().iter().sum::<usize>() as f64 / 3.0
             });
@@ -598,7 +597,6 @@ fn write_matrix_file(dir: &std::path::Path, f: &MatrixFile) -> std::path::PathBu
             } else {
                 ndarray_npy::write_npy(&p, &a).unwrap();
             }
-            let _ = len;
             let mut b = std::fs::read(&p).unwrap();
             for (i, v) in flips {
                 let k = i.index(b.len());
