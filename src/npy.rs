@@ -6,9 +6,76 @@ use crate::Error;
 use ndarray::{Array2, Array3, ArrayD, Axis, Ix2, Ix3};
 use std::path::Path;
 
+/// Checks that a `.npy` file holds the data its header declares, before `ndarray_npy`
+/// allocates room for it: a corrupt or truncated header (e.g. `shape: (1 << 62,)`) would
+/// otherwise abort the process on an allocation of exabytes. Headers this does not
+/// understand are left to `ndarray_npy`, which refuses them with its own message.
+fn check_npy_size(path: &Path) -> Result<(), Error> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut head = Vec::new();
+    f.by_ref()
+        .take(65_536 + 12)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return Ok(());
+    }
+    let (len, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10),
+        2 | 3 if head.len() >= 12 => (
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize,
+            12,
+        ),
+        _ => return Ok(()),
+    };
+    let Some(text) = head.get(start..start + len) else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(text);
+    let item = text
+        .split("'descr'")
+        .nth(1)
+        .and_then(|r| r.split('\'').nth(1))
+        .and_then(|d| d.trim_start_matches(['<', '>', '|', '=']).get(1..))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let Some(dims) = text
+        .split("'shape'")
+        .nth(1)
+        .and_then(|r| r.split_once('('))
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(d, _)| d)
+    else {
+        return Ok(());
+    };
+    let mut count: Option<u64> = Some(1);
+    for d in dims.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let Ok(d) = d.parse::<u64>() else {
+            return Ok(());
+        };
+        count = count.and_then(|c| c.checked_mul(d));
+    }
+    let data = file_len.saturating_sub((start + len) as u64);
+    match count.and_then(|c| c.checked_mul(item)) {
+        Some(need) if need <= data => Ok(()),
+        need => Err(Error::io(
+            path,
+            format!(
+                "corrupt .npy: the header declares shape ({dims}) of {} bytes, the file holds \
+                 {data} bytes of data",
+                need.map_or("more than 2^64".to_string(), |n| n.to_string())
+            ),
+        )),
+    }
+}
+
 /// Reads a `.npy` array of f64 or f32 of any rank, as f64.
 fn read_npy_any(path: &Path) -> Result<ArrayD<f64>, Error> {
     use ndarray_npy::{ReadNpyError, read_npy};
+    check_npy_size(path)?;
     match read_npy::<_, ArrayD<f64>>(path) {
         Ok(a) => Ok(a),
         Err(ReadNpyError::WrongDescriptor(_)) => read_npy::<_, ArrayD<f32>>(path)

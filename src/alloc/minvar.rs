@@ -22,7 +22,16 @@ impl Allocator for MinVar {
                 "covariance is not positive definite (fewer observations than assets, or duplicated assets?)",
             )
         })?;
+        // A numerically singular Σ can pass Cholesky with a rounding-sized pivot: Σ⁻¹1 then
+        // overflows or its sum cancels to 0, and the weights would be ±inf or NaN.
         let s = x.sum();
-        Ok(x / s)
+        let w = x / s;
+        if !(s.is_finite() && s != 0.0) || w.iter().any(|v| !v.is_finite()) {
+            return Err(MethodError::new(
+                MethodErrorKind::NotPositiveDefinite,
+                "covariance is numerically singular (Σ⁻¹1 is not finite or sums to 0)",
+            ));
+        }
+        Ok(w)
     }
 }

@@ -7,7 +7,7 @@
 //! on the similarity `1 / (1 + d)`. `ME` is computed in single precision, as R does
 //! (`mode(x) <- "single"` before calling the Fortran routine `energy`).
 
-use super::{Dm, SeriationError, validate_order};
+use super::{Dm, SeriationError, validate_dist, validate_order};
 use ndarray::ArrayView2;
 
 /// A criterion of the registry.
@@ -101,7 +101,21 @@ pub fn criterion(
 ) -> Result<f64, SeriationError> {
     let dm = Dm::new(d);
     validate_order(order, dm.n)?;
-    eval(name, &dm, order)
+    eval(name, &dm, order).and_then(|v| defined(name, v))
+}
+
+/// A criterion value, or why there is none: a NaN or infinite value (e.g. `Cor_R` of a
+/// single object or of equal distances, a correlation with a constant) is undefined, and
+/// is reported as such rather than returned as a number.
+fn defined(name: &str, v: f64) -> Result<f64, SeriationError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(SeriationError::Failed(format!(
+            "{name} is undefined for this input (evaluates to {v}; e.g. a correlation \
+             with constant similarities, or too few objects)"
+        )))
+    }
 }
 
 /// All 16 criteria, in R's order (the similarity matrix is built once).
@@ -117,11 +131,12 @@ pub fn all_criteria(
 
 /// Every criterion of `order` on its own: a criterion undefined for this input (e.g. BAR
 /// and RGAR need 3 objects) gives its reason without hiding the others. Only an invalid
-/// order fails the whole call.
+/// order or an invalid distance matrix (see [`validate_dist`]) fails the whole call.
 pub fn each_criterion(
     d: ArrayView2<'_, f64>,
     order: &[usize],
 ) -> Result<Vec<(&'static str, Result<f64, SeriationError>)>, SeriationError> {
+    validate_dist(d)?;
     let dm = Dm::new(d);
     validate_order(order, dm.n)?;
     let sim = dm.similarity();
@@ -136,7 +151,7 @@ pub fn each_criterion(
                 "2SUM" => Ok(two_sum_sim(&sim, order)),
                 _ => eval(t.0, &dm, order),
             };
-            (t.0, v)
+            (t.0, v.and_then(|v| defined(t.0, v)))
         })
         .collect())
 }

@@ -65,6 +65,16 @@ pub fn qap_method(
         ));
     }
     let maxsteps = c.usize("maxsteps", 50)?;
+    // Round k runs ⌊miter·fiter^k⌋ transpositions; R's Fortran counts them in an integer,
+    // so the last round must stay within R's largest integer (else the run has no end).
+    let last = miter as f64 * fiter.max(1.0).powf(maxsteps as f64);
+    if !(fiter.is_finite() && fiter > 0.0) || last > super::registry::MAX_COUNT as f64 {
+        return Err(SeriationError::InvalidControl(format!(
+            "fiter = {fiter} must be positive and keep miter·fiter^maxsteps = {last:e} \
+             iterations per round within {}",
+            super::registry::MAX_COUNT
+        )));
+    }
     let mut best = (f64::INFINITY, Vec::new());
     for _ in 0..rep {
         let perm = random_permutation(n, rng);

@@ -99,6 +99,9 @@ pub fn methods() -> Vec<MethodInfo> {
         .collect()
 }
 
+/// Largest count control (R's `.Machine$integer.max`).
+pub const MAX_COUNT: usize = 2_147_483_647;
+
 /// Control parameter overrides, by R name (values as text: numbers, method or
 /// criterion names). Unset parameters take the registry default.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -132,11 +135,14 @@ impl Control {
             }),
         }
     }
+    /// A count (repetitions, iterations, steps, a seed): an integer in `0..=MAX_COUNT`.
+    /// R's controls are R integers, whose largest value is `MAX_COUNT`; larger values
+    /// (e.g. `miter=1e19`) would only turn a budget into a run without end.
     pub fn usize(&self, key: &str, default: usize) -> Result<usize, SeriationError> {
         let x = self.f64(key, default as f64)?;
-        if x < 0.0 || x.fract() != 0.0 {
+        if !(x >= 0.0 && x.fract() == 0.0 && x <= MAX_COUNT as f64) {
             return Err(SeriationError::InvalidControl(format!(
-                "{key} = {x} is not a non-negative integer"
+                "{key} = {x} is not an integer between 0 and {MAX_COUNT}"
             )));
         }
         Ok(x as usize)
