@@ -229,13 +229,13 @@ pub fn registry() -> Vec<MethodInfo> {
             "López de Prado (2016), inverse-variance portfolio",
             || Box::new(naive::InverseVariance),
         ),
-        plain(
-            "MinVar",
-            "minimum-variance",
-            "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed)",
-            "Markowitz (1952); the blog's closed form",
-            || Box::new(minvar::MinVar),
-        ),
+        MethodInfo {
+            name: "MinVar",
+            family: "minimum-variance",
+            description: "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed); refuses estimates with reciprocal condition number < 1e-10 (controls: solver = \"cholesky\" | \"inverse\" for the blog's np.linalg.inv, rcond_min)".to_string(),
+            reference: "Markowitz (1952); the blog's closed form",
+            kind: Kind::Controlled(minvar::build),
+        },
         plain(
             "MinVar_long",
             "minimum-variance",
