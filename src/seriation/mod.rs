@@ -28,6 +28,7 @@ pub mod cli;
 pub mod criteria;
 pub mod hierarchical;
 pub mod qap;
+pub mod r_eigen;
 pub mod registry;
 pub mod spectral;
 pub mod spin;
