@@ -283,3 +283,37 @@ fn bb_variants_use_study_defaults() {
         assert_eq!(sorted, (0..30).collect::<Vec<_>>());
     }
 }
+
+/// Eigenvector variants note the smallest relative eigenvalue gap: well above 1e-8
+/// on a block covariance, below it on an equicorrelated one, where every order is
+/// as valid as any other (README, "Seriation").
+#[test]
+fn eigenvector_variants_note_their_eigenvalue_gap() {
+    let cov = block_cov(20, 4);
+    let eq = Array2::from_shape_fn((8, 8), |(i, j)| if i == j { 1.0 } else { 0.3 });
+    for m in [
+        "Spectral",
+        "Spectral_norm",
+        "MDS",
+        "MDS_metric",
+        "MDS_angle",
+        "R2E",
+    ] {
+        let name = format!("HRP_ser_{m}");
+        let a = alloc::build(&name).unwrap();
+        assert!(
+            a.note_description().unwrap().contains("eigenvalue"),
+            "{name}"
+        );
+        let (w, gap) = a.allocate_noted(&Estimate::new(cov.clone()), &CTX).unwrap();
+        assert!(gap > 1e-8 && gap <= 1.0, "{name}: gap {gap}");
+        let v = asrp::variant(&name, Control::default()).unwrap();
+        let (o, _) = v.order(&Estimate::new(cov.clone()), &CTX).unwrap();
+        let b = recursive_bisection(&cov, &o).unwrap();
+        assert_eq!(w, b, "{name}");
+        if m != "R2E" {
+            let (_, g) = a.allocate_noted(&Estimate::new(eq.clone()), &CTX).unwrap();
+            assert!(g < 1e-8, "{name}: equicorrelated gap {g}");
+        }
+    }
+}
