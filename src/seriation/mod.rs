@@ -27,6 +27,7 @@ pub mod bb;
 pub mod cli;
 pub mod criteria;
 pub mod hierarchical;
+pub mod polish;
 pub mod qap;
 pub mod r_eigen;
 pub mod registry;
