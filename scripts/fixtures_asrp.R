@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
 # Regenerates fixtures/asrp/hrp_on_r_orders.json: HRP's recursive bisection
 # (Lopez de Prado 2016), written here in R, on the leaf orders that R itself
-# produces (stats::hclust, seriation 1.4.1 GW_*/OLO_*/VAT/Identity, cluster::diana)
+# produces (stats::hclust, seriation 1.4.1 GW_*/OLO_*/VAT/Identity/Spectral*/MDS*/R2E, cluster::diana)
 # for d = sqrt((1 - rho)/2). The Rust test checks that every HRP_hcs_<tree> /
 # HRP_ser_<method> variant gives these weights.
 # Run from the repository root: Rscript scripts/fixtures_asrp.R
@@ -72,10 +72,19 @@ for (spec in list(c(12, 60, 3), c(30, 252, 4), c(50, 500, 5))) {
   orders[["HRP_hcs_DIANA"]] <- diana(d)$order
   orders[["HRP_ser_VAT"]] <- get_order(seriate(d, method = "VAT"))
   orders[["HRP_ser_Identity"]] <- get_order(seriate(d, method = "Identity"))
+  # Eigenvector methods: their orders depend on the signs LAPACK dsyevr returns
+  # (Debian reference LAPACK 3.11 here), which corrmc reproduces (issue 11).
+  for (m in c("Spectral", "Spectral_norm", "MDS", "MDS_metric", "MDS_angle", "R2E", "MDS_nonmetric")) {
+    orders[[paste0("HRP_ser_", m)]] <- get_order(seriate(d, method = m))
+  }
   weights <- lapply(orders, function(o) bisection(cov, o))
   cases[[length(cases) + 1]] <- list(
     n = n,
-    cov = unname(lapply(seq_len(n), function(i) cov[i, ])),
+    # 17 significant digits, written verbatim (jsonlite stops at 15): the
+    # eigenvector orders need R's matrix bit for bit.
+    cov = structure(paste0("[", paste(vapply(seq_len(n), function(i)
+      paste0("[", paste(sprintf("%.17g", cov[i, ]), collapse = ","), "]"), ""),
+      collapse = ","), "]"), class = "json"),
     orders = lapply(orders, function(o) as.integer(o - 1)),
     weights = weights
   )
@@ -86,8 +95,9 @@ writeLines(
               R = R.version.string,
               seriation = as.character(packageVersion("seriation")),
               cluster = as.character(packageVersion("cluster")),
+              lapack = paste(La_library(), La_version()),
               cases = cases),
-         digits = NA, auto_unbox = TRUE),
+         digits = NA, auto_unbox = TRUE, json_verbatim = TRUE),
   "fixtures/asrp/hrp_on_r_orders.json"
 )
 cat("wrote", length(cases), "cases\n")

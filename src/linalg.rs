@@ -52,6 +52,21 @@ pub fn solve_spd(a: ArrayView2<'_, f64>, b: ArrayView1<'_, f64>) -> Option<Array
     })
 }
 
+/// Inverse of a square matrix by LU with partial pivoting, as `numpy.linalg.inv`
+/// (LAPACK `dgesv` on the identity). `None` only if the result is not finite (an
+/// exactly zero pivot, where numpy raises `LinAlgError`); a numerically singular
+/// matrix gives a huge, meaningless inverse, as it does in numpy.
+pub fn inverse_lu(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    use faer::linalg::solvers::Solve;
+    with_faer(a, |m| {
+        let lu = m.partial_piv_lu();
+        let mut x = faer::Mat::<f64>::identity(m.nrows(), m.ncols());
+        lu.solve_in_place(x.as_mut());
+        let inv = to_ndarray(x.as_ref());
+        inv.iter().all(|v| v.is_finite()).then_some(inv)
+    })
+}
+
 /// Eigen-decomposition of a symmetric matrix: eigenvalues ascending, eigenvectors
 /// as columns. `None` if the iteration does not converge (non-finite input).
 pub fn eigh(a: ArrayView2<'_, f64>) -> Option<(Array1<f64>, Array2<f64>)> {

@@ -174,3 +174,165 @@ fn hrp_hand_checked_blocks() {
     let w = weights("HRP", &cov2).unwrap();
     assert!((w[0] + w[2] - 2.0 / 3.0).abs() < 1e-15, "{w}");
 }
+
+fn noted(
+    method: &str,
+    control: &alloc::Control,
+    cov: &Array2<f64>,
+) -> Result<(Array1<f64>, f64), corrmc::MethodError> {
+    let est = Estimate::new(cov.clone());
+    alloc::build_with(method, control).unwrap().allocate_noted(
+        &est,
+        &Context {
+            seed: 0,
+            trial: 0,
+            out_of_sample: false,
+        },
+    )
+}
+
+/// Equicorrelation `ρ` with volatilities `vol`: the correlation's eigenvalues are
+/// 1 − ρ (n − 1 times) and 1 + (n − 1)ρ, so rcond = (1 − ρ)/(1 + (n − 1)ρ), and
+/// Σ⁻¹ = D⁻¹ (I − ρ/(1 + (n − 1)ρ) 11ᵀ) D⁻¹ / (1 − ρ) gives the exact MinVar weights.
+fn equicorrelated(rho: f64, vol: &[f64]) -> (Array2<f64>, f64, Array1<f64>) {
+    let n = vol.len();
+    let cov = Array2::from_shape_fn((n, n), |(i, j)| {
+        vol[i] * vol[j] * if i == j { 1.0 } else { rho }
+    });
+    let delta = 1.0 - rho;
+    let top = 1.0 + (n as f64 - 1.0) * rho;
+    let dinv: Vec<f64> = vol.iter().map(|v| 1.0 / v).collect();
+    let sum_dinv: f64 = dinv.iter().sum();
+    // x = D⁻¹ (D⁻¹1 − ρ/top · 1 (1ᵀD⁻¹1)) / δ
+    let x = Array1::from_iter(dinv.iter().map(|d| d * (d - rho / top * sum_dinv) / delta));
+    let s = x.sum();
+    (cov, delta / top, x / s)
+}
+
+/// MinVar's policy (issue 11): the default refuses estimates whose reciprocal
+/// condition number (λ_min/λ_max of the correlation) is below 1e-10 with a status
+/// code; `solver = "inverse"` (the blog's np.linalg.inv) returns weights anyway.
+/// The note is the rcond in both modes.
+#[test]
+fn minvar_refuses_near_singular_estimates_unless_inverse() {
+    let vol = [1.0, 0.5, 2.0, 1.5, 0.8];
+    let def = alloc::Control::new();
+    let inv = alloc::Control::new().with("solver", "inverse");
+    // Well conditioned enough (rcond ≈ 1e-8): accepted, exact to cond·eps.
+    let (cov, rc, exact) = equicorrelated(1.0 - 5e-8, &vol);
+    let (w, note) = noted("MinVar", &def, &cov).unwrap();
+    assert!((note - rc).abs() < 1e-6 * rc, "rcond {note} vs {rc}");
+    let scale = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(max_abs_diff(&w, &exact) < 1e-6 * scale, "{w} vs {exact}");
+    // Near singular (rcond ≈ 1e-12): refused by default ...
+    let (cov, rc, exact) = equicorrelated(1.0 - 5e-12, &vol);
+    let e = noted("MinVar", &def, &cov).unwrap_err();
+    assert_eq!(e.kind, corrmc::MethodErrorKind::NotPositiveDefinite);
+    assert!(e.message.contains("rcond_min"), "{}", e.message);
+    // ... accepted with a lower threshold, and by the blog's solver, with the
+    // accuracy the condition number allows (cond·eps ≈ 2e-4).
+    let low = alloc::Control::new().with("rcond_min", "1e-13");
+    let scale = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for c in [&low, &inv] {
+        let (w, note) = noted("MinVar", c, &cov).unwrap();
+        assert!((note - rc).abs() < 1e-2 * rc, "rcond {note} vs {rc}");
+        assert!(
+            max_abs_diff(&w, &exact) < 1e-2 * scale,
+            "{c:?}: {w} vs {exact}"
+        );
+        alloc::check_weights(&w, 5).unwrap();
+    }
+}
+
+/// A singular estimate (rank 3 of 6, as returns simulated from a singular
+/// correlation give): always refused by default; the blog's solver returns a
+/// finite, degenerate portfolio whose in-sample variance is far below any
+/// positive-definite answer — what "minimum variance doesn't give stable
+/// solutions" shows.
+#[test]
+fn minvar_on_a_singular_estimate() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
+    let b = Array2::from_shape_fn((6, 3), |_| rng.random_range(-1.0..1.0));
+    let cov = b.dot(&b.t());
+    let e = noted("MinVar", &alloc::Control::new(), &cov).unwrap_err();
+    assert_eq!(e.kind, corrmc::MethodErrorKind::NotPositiveDefinite);
+    assert!(e.message.contains("numerically singular"), "{}", e.message);
+    // Even rcond_min = 0 refuses: rounding makes λ_min ≤ 0 or Cholesky fails.
+    let zero = alloc::Control::new().with("rcond_min", "0");
+    assert!(noted("MinVar", &zero, &cov).is_err());
+    let (w, rcond) = noted(
+        "MinVar",
+        &alloc::Control::new().with("solver", "inverse"),
+        &cov,
+    )
+    .unwrap();
+    assert!(rcond.abs() < 1e-14, "rcond {rcond}");
+    assert!(w.iter().all(|x| x.is_finite()));
+    assert!((w.sum() - 1.0).abs() < 1e-6);
+    let ew = Array1::from_elem(6, 1.0 / 6.0);
+    let var = w.dot(&cov.dot(&w));
+    assert!(var < 1e-6 * ew.dot(&cov.dot(&ew)), "variance {var}");
+    // Duplicated asset: LU meets an exact zero pivot, where numpy raises too.
+    let dup = ndarray::array![[1.0, 1.0, 0.2], [1.0, 1.0, 0.2], [0.2, 0.2, 1.0]];
+    let inv = alloc::Control::new().with("solver", "inverse");
+    assert!(noted("MinVar", &inv, &dup).is_err());
+}
+
+/// The blog's solver equals the Cholesky solve on the well-conditioned fixtures, and
+/// bad controls are refused with what is valid.
+#[test]
+fn minvar_inverse_solver_and_controls() {
+    let inv = alloc::Control::new().with("solver", "inverse");
+    let mut checked = 0;
+    for c in fixtures() {
+        let cov = matrix(&c["cov"]);
+        if let Ok(a) = weights("MinVar", &cov) {
+            let (b, _) = noted("MinVar", &inv, &cov).unwrap();
+            let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(max_abs_diff(&a, &b) < 1e-11 * scale, "{}", c["name"]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3);
+    for (k, v, want) in [
+        ("solver", "qr", "not valid"),
+        ("rcond_min", "2", "out of range"),
+        ("rcond_min", "x", "not a number"),
+        ("rcond", "1e-3", "unknown MinVar control"),
+    ] {
+        let e = alloc::build_with("MinVar", &alloc::Control::new().with(k, v))
+            .err()
+            .unwrap();
+        assert!(e.contains(want), "{k}={v}: {e}");
+    }
+    let both = alloc::Control::new()
+        .with("solver", "inverse")
+        .with("rcond_min", "1e-3");
+    assert!(
+        alloc::build_with("MinVar", &both)
+            .err()
+            .unwrap()
+            .contains("only to solver")
+    );
+}
+
+/// `experiments/blog-part3.toml` asks for the blog's solver and is accepted as a spec.
+#[test]
+fn blog_part3_spec_uses_the_inverse_solver() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/blog-part3.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let spec = corrmc::spec::Spec::parse(&text, path).unwrap();
+    assert_eq!(
+        spec.controls["MinVar"],
+        alloc::Control::new().with("solver", "inverse")
+    );
+    let bad = text.replace("solver = \"inverse\"", "solver = \"inv\"");
+    let e = corrmc::spec::Spec::parse(&bad, "bad.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("control.MinVar") && e.contains("cholesky"),
+        "{e}"
+    );
+}

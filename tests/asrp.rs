@@ -10,6 +10,8 @@ use corrmc::corr::CorrSource;
 use ndarray::{Array1, Array2};
 use serde_json::Value;
 
+mod common;
+
 const CTX: Context = Context {
     seed: 5,
     trial: 3,
@@ -60,24 +62,24 @@ fn registry_has_the_57_variants_by_family() {
     assert_eq!(alloc::registry().len(), 63); // 62 + DHRP
 }
 
-fn matrix(v: &Value) -> Array2<f64> {
-    let rows: Vec<Vec<f64>> = serde_json::from_value(v.clone()).unwrap();
-    let n = rows.len();
-    Array2::from_shape_vec((n, n), rows.into_iter().flatten().collect()).unwrap()
-}
-
-/// `HRP_hcs_<tree>` and `HRP_ser_{VAT,Identity}` give R's leaf order exactly and
-/// the weights of HRP's bisection (written in R) on it to 1e-12.
+/// `HRP_hcs_<tree>` and every `HRP_ser_<method>` on a deterministic method (VAT,
+/// Identity and the eigenvector methods Spectral, Spectral_norm, MDS, MDS_metric,
+/// MDS_angle, R2E, MDS_nonmetric, whose orientation comes from LAPACK dsyevr's
+/// signs) give R's order exactly and the weights of HRP's bisection (written in R)
+/// on it to 1e-12.
 #[test]
 fn variants_equal_bisection_on_r_orders() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/asrp/hrp_on_r_orders.json"
     );
-    let fx: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let fx: Value = serde_json::from_str(&text).unwrap();
+    let covs = common::exact_matrices(&text, "cov");
     let mut checked = 0;
-    for case in fx["cases"].as_array().unwrap() {
-        let cov = matrix(&case["cov"]);
+    for (case, rows) in fx["cases"].as_array().unwrap().iter().zip(covs) {
+        let n = rows.len();
+        let cov = Array2::from_shape_vec((n, n), rows.into_iter().flatten().collect()).unwrap();
         let est = Estimate::new(cov.clone());
         for (name, order) in case["orders"].as_object().unwrap() {
             let expected_order: Vec<usize> = serde_json::from_value(order.clone()).unwrap();
@@ -98,7 +100,7 @@ fn variants_equal_bisection_on_r_orders() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3 * 18);
+    assert_eq!(checked, 3 * 25);
 }
 
 /// Adaptive variants choose what a brute-force evaluation over the 20 candidates
@@ -279,5 +281,39 @@ fn bb_variants_use_study_defaults() {
         let mut sorted = o.clone();
         sorted.sort();
         assert_eq!(sorted, (0..30).collect::<Vec<_>>());
+    }
+}
+
+/// Eigenvector variants note the smallest relative eigenvalue gap: well above 1e-8
+/// on a block covariance, below it on an equicorrelated one, where every order is
+/// as valid as any other (README, "Seriation").
+#[test]
+fn eigenvector_variants_note_their_eigenvalue_gap() {
+    let cov = block_cov(20, 4);
+    let eq = Array2::from_shape_fn((8, 8), |(i, j)| if i == j { 1.0 } else { 0.3 });
+    for m in [
+        "Spectral",
+        "Spectral_norm",
+        "MDS",
+        "MDS_metric",
+        "MDS_angle",
+        "R2E",
+    ] {
+        let name = format!("HRP_ser_{m}");
+        let a = alloc::build(&name).unwrap();
+        assert!(
+            a.note_description().unwrap().contains("eigenvalue"),
+            "{name}"
+        );
+        let (w, gap) = a.allocate_noted(&Estimate::new(cov.clone()), &CTX).unwrap();
+        assert!(gap > 1e-8 && gap <= 1.0, "{name}: gap {gap}");
+        let v = asrp::variant(&name, Control::default()).unwrap();
+        let (o, _) = v.order(&Estimate::new(cov.clone()), &CTX).unwrap();
+        let b = recursive_bisection(&cov, &o).unwrap();
+        assert_eq!(w, b, "{name}");
+        if m != "R2E" {
+            let (_, g) = a.allocate_noted(&Estimate::new(eq.clone()), &CTX).unwrap();
+            assert!(g < 1e-8, "{name}: equicorrelated gap {g}");
+        }
     }
 }

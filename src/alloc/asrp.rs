@@ -261,6 +261,17 @@ impl Asrp {
     /// adaptive: index of the chosen candidate).
     pub fn order(&self, est: &Estimate, ctx: &Context) -> Result<(Vec<usize>, f64), MethodError> {
         match &self.step {
+            Step::Seriation(m) if self.control.0.is_empty() && eigen_noted(m).is_some() => {
+                // Eigenvector methods: R's order, plus the smallest relative
+                // eigenvalue gap as the note (below 1e-8 the order is arbitrary).
+                let d = est.dist()?;
+                if d.nrows() <= 2 {
+                    return Ok(((0..d.nrows()).collect(), f64::NAN));
+                }
+                let f = eigen_noted(m).expect("checked");
+                let e = f(&seriation::Dm::new(d.view())).map_err(failed)?;
+                Ok((e.order, e.gap))
+            }
             Step::Seriation(m) => {
                 let d = est.dist()?;
                 let mut rng = ctx.rng(self.name);
@@ -330,6 +341,12 @@ impl Allocator for Asrp {
                 "1 = branch and bound proved the order optimal, 0 = stopped at its node budget"
                     .into(),
             ),
+            Step::Seriation(m) if self.control.0.is_empty() && eigen_noted(m).is_some() => {
+                Some(format!(
+                    "smallest relative gap |λ_k − λ_l|/max|λ| between an eigenvalue the order uses and its neighbours; below {:e} the eigenvectors, and so the order, are arbitrary",
+                    seriation::spectral::DEGENERATE_GAP
+                ))
+            }
             Step::Criterion { .. } => Some(format!(
                 "index of the chosen candidate in [{}]",
                 CANDIDATES.join(", ")
@@ -337,6 +354,22 @@ impl Allocator for Asrp {
             _ => None,
         }
     }
+}
+
+/// The eigenvector seriation methods that report their eigenvalue gap (`MDS` is
+/// `MDS_metric` under its default control).
+type EigenNoted =
+    fn(&seriation::Dm) -> Result<seriation::spectral::EigenOrder, seriation::SeriationError>;
+fn eigen_noted(method: &str) -> Option<EigenNoted> {
+    use seriation::spectral as s;
+    Some(match method {
+        "Spectral" => s::spectral_noted,
+        "Spectral_norm" => s::spectral_norm_noted,
+        "MDS" | "MDS_metric" => s::mds_metric_noted,
+        "MDS_angle" => s::mds_angle_noted,
+        "R2E" => s::r2e_noted,
+        _ => return None,
+    })
 }
 
 /// A registered ASRP variant.

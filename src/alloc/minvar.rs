@@ -4,26 +4,169 @@ use crate::error::{MethodError, MethodErrorKind};
 use crate::linalg;
 use ndarray::Array1;
 
+/// How [`MinVar`] computes `Σ⁻¹1`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MinVarSolver {
+    /// Cholesky solve, after refusing estimates whose reciprocal condition number
+    /// is below `rcond_min` (the default policy).
+    Cholesky { rcond_min: f64 },
+    /// The blog's `np.linalg.inv(Σ)` (LU with partial pivoting) and no refusal: a
+    /// numerically singular estimate gives whatever the rounding errors give.
+    Inverse,
+}
+
 /// Closed-form global minimum variance `w = Σ⁻¹1 / 1ᵀΣ⁻¹1` (shorts allowed), as in
-/// the blog study. Needs Σ positive definite: with T ≤ n or duplicated assets it
-/// reports `NotPositiveDefinite` instead of returning a pseudo-inverse portfolio.
-pub struct MinVar;
+/// the blog study.
+///
+/// Policy on singular estimates (issue 11): by default the estimate's reciprocal
+/// condition number `rcond = λ_min(C) / λ_max(C)` is computed from the eigenvalues of
+/// its correlation matrix `C = D^{-1/2} Σ D^{-1/2}` (the 2-norm condition number,
+/// invariant to the assets' volatilities; by van der Sluis' theorem it is what
+/// governs the accuracy of a Cholesky solve up to diagonal scaling). Below
+/// [`MinVar::RCOND_MIN`] (1e-10: a solve would lose more than ~6 of 16 digits, and
+/// a sample covariance with T > n + 1 observations is far above it) the method
+/// reports `NotPositiveDefinite` instead of a portfolio. Exactly singular estimates
+/// (T ≤ n, duplicated assets, returns simulated from a singular correlation such as
+/// CorrGAN's exact nearest-correlation repair) have `rcond` of order 1e-16 or a
+/// negative `λ_min`, and are always refused. `[control.MinVar] solver = "inverse"`
+/// reproduces the blog's `np.linalg.inv` without refusing. Either way the per-trial
+/// note (`/method_info`) is the `rcond` of the estimate.
+pub struct MinVar {
+    pub solver: MinVarSolver,
+}
+
+impl Default for MinVar {
+    fn default() -> Self {
+        MinVar {
+            solver: MinVarSolver::Cholesky {
+                rcond_min: Self::RCOND_MIN,
+            },
+        }
+    }
+}
+
+impl MinVar {
+    /// Default refusal threshold on the reciprocal condition number.
+    pub const RCOND_MIN: f64 = 1e-10;
+
+    /// Builds from `[control.MinVar]`: `solver = "cholesky" | "inverse"`,
+    /// `rcond_min` in [0, 1) (cholesky only).
+    pub fn from_control(control: &super::Control) -> Result<Self, String> {
+        let mut solver = "cholesky";
+        let mut rcond_min = None;
+        for (k, v) in &control.0 {
+            match k.as_str() {
+                "solver" => {
+                    solver = match v.as_str() {
+                        "cholesky" => "cholesky",
+                        "inverse" => "inverse",
+                        other => {
+                            return Err(format!(
+                                "MinVar solver = '{other}' is not valid (valid: \"cholesky\" refuses estimates with reciprocal condition number below rcond_min, \"inverse\" is the blog's np.linalg.inv without refusing)"
+                            ));
+                        }
+                    }
+                }
+                "rcond_min" => {
+                    let x: f64 = v.parse().map_err(|_| {
+                        format!(
+                            "MinVar rcond_min = '{v}' is not a number (valid: 0 <= rcond_min < 1)"
+                        )
+                    })?;
+                    if !(0.0..1.0).contains(&x) {
+                        return Err(format!(
+                            "MinVar rcond_min = {x} is out of range (valid: 0 <= rcond_min < 1)"
+                        ));
+                    }
+                    rcond_min = Some(x);
+                }
+                other => {
+                    return Err(format!(
+                        "unknown MinVar control '{other}' (valid: solver = \"cholesky\" | \"inverse\", rcond_min = number in [0, 1))"
+                    ));
+                }
+            }
+        }
+        let solver = match (solver, rcond_min) {
+            ("inverse", Some(_)) => {
+                return Err(
+                    "MinVar rcond_min applies only to solver = \"cholesky\" (\"inverse\" never refuses)"
+                        .into(),
+                );
+            }
+            ("inverse", None) => MinVarSolver::Inverse,
+            (_, r) => MinVarSolver::Cholesky {
+                rcond_min: r.unwrap_or(Self::RCOND_MIN),
+            },
+        };
+        Ok(MinVar { solver })
+    }
+
+    /// `λ_min(C) / λ_max(C)` of the estimate's correlation matrix (negative when
+    /// rounding makes a singular estimate indefinite).
+    pub fn rcond(est: &Estimate) -> Result<f64, MethodError> {
+        let ev = linalg::eigvalsh(est.corr()?.view()).ok_or_else(|| {
+            MethodError::new(
+                MethodErrorKind::NonFinite,
+                "eigenvalues of the correlation did not converge",
+            )
+        })?;
+        let n = ev.len();
+        Ok(ev[0] / ev[n - 1])
+    }
+}
+
+/// `[control.MinVar]` builder for the registry.
+pub fn build(control: &super::Control) -> Result<Box<dyn Allocator>, String> {
+    Ok(Box::new(MinVar::from_control(control)?))
+}
 
 impl Allocator for MinVar {
     fn name(&self) -> &str {
         "MinVar"
     }
-    fn allocate(&self, est: &Estimate, _: &Context) -> Result<Array1<f64>, MethodError> {
+    fn allocate(&self, est: &Estimate, ctx: &Context) -> Result<Array1<f64>, MethodError> {
+        self.allocate_noted(est, ctx).map(|x| x.0)
+    }
+    fn allocate_noted(
+        &self,
+        est: &Estimate,
+        _: &Context,
+    ) -> Result<(Array1<f64>, f64), MethodError> {
         est.variances()?;
         let n = est.n();
-        let x = linalg::solve_spd(est.cov().view(), Array1::ones(n).view()).ok_or_else(|| {
-            MethodError::new(
-                MethodErrorKind::NotPositiveDefinite,
-                "covariance is not positive definite (fewer observations than assets, or duplicated assets?)",
-            )
-        })?;
-        // A numerically singular Σ can pass Cholesky with a rounding-sized pivot: Σ⁻¹1 then
-        // overflows or its sum cancels to 0, and the weights would be ±inf or NaN.
+        let rcond = Self::rcond(est)?;
+        let x = match self.solver {
+            MinVarSolver::Cholesky { rcond_min } => {
+                if rcond.is_nan() || rcond < rcond_min {
+                    return Err(MethodError::new(
+                        MethodErrorKind::NotPositiveDefinite,
+                        format!(
+                            "covariance is not positive definite (numerically singular): reciprocal condition number {rcond:.2e} of the correlation is below rcond_min = {rcond_min:.0e} (solver = \"inverse\" computes the blog's np.linalg.inv anyway)"
+                        ),
+                    ));
+                }
+                linalg::solve_spd(est.cov().view(), Array1::ones(n).view()).ok_or_else(|| {
+                    MethodError::new(
+                        MethodErrorKind::NotPositiveDefinite,
+                        "covariance is not positive definite (fewer observations than assets, or duplicated assets?)",
+                    )
+                })?
+            }
+            MinVarSolver::Inverse => {
+                // The blog: inv = np.linalg.inv(S); inv·1 / 1ᵀ(inv·1).
+                let inv = linalg::inverse_lu(est.cov().view()).ok_or_else(|| {
+                    MethodError::new(
+                        MethodErrorKind::NotPositiveDefinite,
+                        "exactly singular: LU found a zero pivot (np.linalg.inv raises LinAlgError here)",
+                    )
+                })?;
+                inv.dot(&Array1::<f64>::ones(n))
+            }
+        };
+        // A numerically singular Σ can pass Cholesky with a rounding-sized pivot (or the blog's
+        // inverse can overflow): Σ⁻¹1 then overflows or its sum cancels to 0, and the weights
+        // would be ±inf or NaN. That is a failure, never a result.
         let s = x.sum();
         let w = x / s;
         if !(s.is_finite() && s != 0.0) || w.iter().any(|v| !v.is_finite()) {
@@ -32,6 +175,17 @@ impl Allocator for MinVar {
                 "covariance is numerically singular (Σ⁻¹1 is not finite or sums to 0)",
             ));
         }
-        Ok(w)
+        Ok((w, rcond))
+    }
+    fn note_description(&self) -> Option<String> {
+        let mode = match self.solver {
+            MinVarSolver::Cholesky { rcond_min } => {
+                format!("solver = cholesky, estimates below rcond_min = {rcond_min:e} refused")
+            }
+            MinVarSolver::Inverse => "solver = inverse (np.linalg.inv, never refuses)".into(),
+        };
+        Some(format!(
+            "reciprocal condition number λ_min/λ_max of the estimate's correlation matrix ({mode})"
+        ))
     }
 }

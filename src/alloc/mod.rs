@@ -76,18 +76,25 @@ impl Estimate {
         }
         Ok(&self.var)
     }
-    /// Correlation `Σ_ij / sqrt(Σ_ii Σ_jj)` (needs positive variances).
+    /// Correlation `Σ_ij / sqrt(Σ_ii Σ_jj)` (needs positive variances), rounded as
+    /// R's `as.dist(cov2cor(Σ))` sees it, `(s_i Σ_ij) s_j` (i > j, mirrored) with
+    /// `s = sqrt(1/diag Σ)`: the
+    /// eigenvector seriation orders of the ASRP variants are sensitive to the last
+    /// bit of the distances, and R's are the reference (issue 11).
     pub fn corr(&self) -> Result<&Array2<f64>, MethodError> {
         self.corr
             .get_or_init(|| {
                 let v = self.variances()?;
-                let s = v.mapv(f64::sqrt);
+                let s = v.mapv(|x| (1.0 / x).sqrt());
                 let n = self.n();
+                // R's `as.dist` keeps the lower triangle (i > j); mirror it so the
+                // matrix is exactly symmetric.
                 Ok(Array2::from_shape_fn((n, n), |(i, j)| {
-                    if i == j {
+                    let (a, b) = if i >= j { (i, j) } else { (j, i) };
+                    if a == b {
                         1.0
                     } else {
-                        self.cov[(i, j)] / (s[i] * s[j])
+                        (s[a] * self.cov[(a, b)]) * s[b]
                     }
                 }))
             })
@@ -235,13 +242,13 @@ pub fn registry() -> Vec<MethodInfo> {
             "López de Prado (2016), inverse-variance portfolio",
             || Box::new(naive::InverseVariance),
         ),
-        plain(
-            "MinVar",
-            "minimum-variance",
-            "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed)",
-            "Markowitz (1952); the blog's closed form",
-            || Box::new(minvar::MinVar),
-        ),
+        MethodInfo {
+            name: "MinVar",
+            family: "minimum-variance",
+            description: "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed); refuses estimates with reciprocal condition number < 1e-10 (controls: solver = \"cholesky\" | \"inverse\" for the blog's np.linalg.inv, rcond_min)".to_string(),
+            reference: "Markowitz (1952); the blog's closed form",
+            kind: Kind::Controlled(minvar::build),
+        },
         plain(
             "MinVar_long",
             "minimum-variance",

@@ -24,13 +24,17 @@ use rand::rngs::ChaCha8Rng;
 /// `swap_to_inversion` is the probability of an interchange move (else insertion).
 /// R 1.4.1 passes the misspelt `param$swap_to_insertion` (NULL) to the Fortran code,
 /// so R's effective value is unspecified; corrmc uses the documented 0.5.
+/// corrmc's default ARSA repetitions (R: 1): the best of two annealing runs,
+/// then the polishing descent, keeps corrmc's median at or above R's (issue 11).
+pub const DEFAULT_REPS: usize = 2;
+
 pub fn arsa(d: &Dm, rng: &mut ChaCha8Rng, c: &Control) -> Result<Seriation, SeriationError> {
     let n = d.n;
     let cool = c.f64("cool", 0.5)?;
     let tmin = c.f64("tmin", 1e-4)?;
     let rule = c.f64("swap_to_inversion", 0.5)?;
     let trymult = c.f64("try_multiplier", 100.0)?;
-    let reps = c.usize("reps", 1)?.max(1);
+    let reps = c.usize("reps", DEFAULT_REPS)?.max(1);
     let max_work = c.f64("max_work", 2e9)?;
     if max_work.is_nan() || max_work < 0.0 {
         return Err(SeriationError::InvalidControl(
@@ -343,6 +347,32 @@ pub fn sa(d: &Dm, rng: &mut ChaCha8Rng, c: &Control) -> Result<Seriation, Seriat
             }
         }
         temp *= cool;
+    }
+    if fast && super::polish::polish_control(c)? {
+        // corrmc's finishing step (issue 11; `polish = FALSE` skips it): first-
+        // improvement insertion descent on the best order, within `max_evals`.
+        let tol = 1e-9 * zbest.abs().max(1.0);
+        'polish: for _ in 0..super::polish::MAX_PASSES {
+            let mut improved = false;
+            for p1 in 0..n {
+                for p2 in 0..n {
+                    if p1 == p2 {
+                        continue;
+                    }
+                    if evals >= max_evals {
+                        break 'polish;
+                    }
+                    evals += 1;
+                    if sign * gradient_raw_insert_delta(d, &best, p1, p2) < -tol {
+                        insert_move(&mut best, p1, p2);
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
     }
     Ok(Seriation {
         order: best,

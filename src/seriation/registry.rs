@@ -3,11 +3,15 @@
 //! descriptions and default control parameters. corrmc adds budget parameters
 //! (`max_nodes`, and phase-1 controls `starts`, `olo_seed`, `max_passes` for
 //! `BBURCG`/`BBWRCG`, see [`bb`]; `max_evals` for `SA`): counts, never wall
-//! time, so results stay reproducible.
+//! time, so results stay reproducible. `QAP_*`, `ARSA`, `SPIN_*` and `SA` take
+//! `polish` (default TRUE): a swap/insertion descent on the method's own objective
+//! after R's algorithm ([`polish`]); and corrmc runs `QAP_*` with `rep = 3` and
+//! `ARSA` with `reps = 2` (R: 1). `polish = FALSE` with R's `rep`/`reps` is R's
+//! algorithm as is (issue 11: corrmc's median criterion is then R's up to RNG).
 
 use super::{
-    Dm, Seriation, SeriationError, arsa, bb, hierarchical, qap, spectral, spin, tsp, validate_dist,
-    vat,
+    Dm, Seriation, SeriationError, arsa, bb, hierarchical, polish, qap, spectral, spin, tsp,
+    validate_dist, vat,
 };
 use ndarray::ArrayView2;
 use rand::rngs::ChaCha8Rng;
@@ -40,7 +44,7 @@ control parameters:
  - tmin (minimum temperature)
  - swap_to_inversion (proportion of swaps to inversions for local neighborhood search)
  - try_multiplier (local search tries per temperature; multiplied with the number of objects)
- - reps (repeat the algorithm with random initialization)", &[("cool", "0.5"), ("tmin", "0.0001"), ("swap_to_inversion", "0.5"), ("try_multiplier", "100"), ("reps", "1"), ("max_work", "2e9")], true),
+ - reps (repeat the algorithm with random initialization)", &[("cool", "0.5"), ("tmin", "0.0001"), ("swap_to_inversion", "0.5"), ("try_multiplier", "100"), ("reps", "2"), ("polish", "TRUE"), ("max_work", "2e9")], true),
     ("BBURCG", "Minimize the unweighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "400000000"), ("starts", "20"), ("olo_seed", "1"), ("max_passes", "0")], false),
     ("BBWRCG", "Minimize the weighted row/column gradient by branch-and-bound (Brusco and Stahl 2005). This is only feasible for a relatively small number of objects.", &[("eps", "1e-07"), ("max_nodes", "400000000"), ("starts", "20"), ("olo_seed", "1"), ("max_passes", "0")], false),
     ("GW", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by the Gruvaeus and Wainer (1972) heuristic", &[("hclust", "NULL"), ("method", "complete")], false),
@@ -63,10 +67,10 @@ control parameters:
     ("OLO_complete", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by with optimal leaf ordering (Bar-Joseph et al., 2001) (complete link)", &[], false),
     ("OLO_single", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by with optimal leaf ordering (Bar-Joseph et al., 2001) (single link)", &[], false),
     ("OLO_ward", "Using the order of the leaf nodes in a dendrogram obtained by hierarchical clustering and reordered by with optimal leaf ordering (Bar-Joseph et al., 2001) (Ward's method)", &[], false),
-    ("QAP_2SUM", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the 2-Sum Problem criterion (Barnard, Pothen, and Simon 1993). Control arguments are passed to qap in package qap.", &[("rep", "1"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50")], true),
-    ("QAP_BAR", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the banded anti-Robinson form (BAR). Control argument b is the BAR bandwidth (either a function of n or a number). The default for b is n/5. Additional control arguments are passed to qap in package qap.", &[("b", "max(1, floor(n/5))"), ("rep", "1"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50")], true),
-    ("QAP_Inertia", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the Inertia criterion. Control arguments are passed to qap in package qap.", &[("rep", "1"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50")], true),
-    ("QAP_LS", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the Linear Seriation Problem (LS) criterion (Hubert and Schultz 1976).Control arguments are passed to qap in package qap.", &[("rep", "1"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50")], true),
+    ("QAP_2SUM", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the 2-Sum Problem criterion (Barnard, Pothen, and Simon 1993). Control arguments are passed to qap in package qap.", &[("rep", "3"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50"), ("polish", "TRUE")], true),
+    ("QAP_BAR", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the banded anti-Robinson form (BAR). Control argument b is the BAR bandwidth (either a function of n or a number). The default for b is n/5. Additional control arguments are passed to qap in package qap.", &[("b", "max(1, floor(n/5))"), ("rep", "3"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50"), ("polish", "TRUE")], true),
+    ("QAP_Inertia", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the Inertia criterion. Control arguments are passed to qap in package qap.", &[("rep", "3"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50"), ("polish", "TRUE")], true),
+    ("QAP_LS", "Quadratic assignment problem formulation for seriation solved using a simulated annealing solver to minimize the Linear Seriation Problem (LS) criterion (Hubert and Schultz 1976).Control arguments are passed to qap in package qap.", &[("rep", "3"), ("miter", "2 * n"), ("fiter", "1.1"), ("ft", "0.5"), ("maxsteps", "50"), ("polish", "TRUE")], true),
     ("R2E", "Rank-two ellipse seriation", &[], false),
     ("Random", "Random permutation", &[], true),
     ("SA", "Minimize a specified seriation measure (criterion) using simulated annealing.
@@ -77,11 +81,11 @@ Control parameters:
  - cool (cooling rate)
  - tmin (minimum temperature)
  - swap_to_inversion (proportion of swaps to inversions)
- - nlocal (number of objects times nlocal is the number of search tries per temperature", &[("criterion", "Gradient_raw"), ("init", "Spectral"), ("localsearch", "LS_insert"), ("cool", "0.5"), ("tmin", "0.0001"), ("nlocal", "10"), ("max_evals", "200000")], true),
+ - nlocal (number of objects times nlocal is the number of search tries per temperature", &[("criterion", "Gradient_raw"), ("init", "Spectral"), ("localsearch", "LS_insert"), ("cool", "0.5"), ("tmin", "0.0001"), ("nlocal", "10"), ("max_evals", "200000"), ("polish", "TRUE")], true),
     ("Spectral", "Spectral seriation (Ding and He 2004)  uses a relaxation to minimize the 2-Sum Problem (Barnard, Pothen, and Simon 1993). It uses the order of the Fiedler vector of the similarity matrix's Laplacian.", &[], false),
     ("Spectral_norm", "Spectral seriation (Ding and He 2004)  uses a relaxation to minimize the 2-Sum Problem (Barnard, Pothen, and Simon 1993). It uses the order of the Fiedler vector of the similarity matrix's normalized Laplacian.", &[], false),
-    ("SPIN_NH", "Sorting Points Into Neighborhoods (SPIN) (Tsafrir 2005). Nighborhood algorithm to concentrate low distance values around the diagonal with a Gaussian weight matrix W_{ij} = exp(-(i-j)^2/(n*sigma)), where n is the size of the dissimilarity matrix and sigma is the variance around the diagonal that control the influence of global (large sigma) or local (small sigma) structure.", &[("sigma", "seq(20, 1, length.out = 10)"), ("step", "5"), ("W_function", "NULL")], true),
-    ("SPIN_STS", "Sorting Points Into Neighborhoods (SPIN) (Tsafrir 2005). Side-to-Side algorithm which tries to push out large distance values.", &[("step", "25"), ("nstart", "10"), ("X", "1:n - (n + 1)/2")], true),
+    ("SPIN_NH", "Sorting Points Into Neighborhoods (SPIN) (Tsafrir 2005). Nighborhood algorithm to concentrate low distance values around the diagonal with a Gaussian weight matrix W_{ij} = exp(-(i-j)^2/(n*sigma)), where n is the size of the dissimilarity matrix and sigma is the variance around the diagonal that control the influence of global (large sigma) or local (small sigma) structure.", &[("sigma", "seq(20, 1, length.out = 10)"), ("step", "5"), ("W_function", "NULL"), ("polish", "TRUE")], true),
+    ("SPIN_STS", "Sorting Points Into Neighborhoods (SPIN) (Tsafrir 2005). Side-to-Side algorithm which tries to push out large distance values.", &[("step", "25"), ("nstart", "10"), ("X", "1:n - (n + 1)/2"), ("polish", "TRUE")], true),
     ("TSP", "Minimize Hamiltonian path length with a TSP solver (see solve_TSP in package TSP for available methods).", &[("method", "arbitrary insertion"), ("rep", "10"), ("two_opt", "TRUE")], true),
     ("VAT", "Visual assesment of clustering tendency (Bezdek and Hathaway (2002). Creates an order based on Prim's algorithm for finding a minimum spanning tree (MST) in a weighted connected graph representing the distance matrix. The order is given by the order in which the nodes (objects) are added to the MST.", &[], false),
 ];
@@ -242,10 +246,10 @@ fn dispatch(
         "MDS_nonmetric" => plain(spectral::mds_nonmetric(d)?),
         "R2E" => plain(spectral::r2e(d)?),
         "QAP_2SUM" | "QAP_BAR" | "QAP_Inertia" | "QAP_LS" => qap::qap_method(name, d, rng, c),
-        "ARSA" => arsa::arsa(d, rng, c),
+        "ARSA" => polish::finish(name, d, c, arsa::arsa(d, rng, c)?),
         "SA" => arsa::sa(d, rng, c),
-        "SPIN_NH" => spin::spin_nh(d, rng, c),
-        "SPIN_STS" => spin::spin_sts(d, rng, c),
+        "SPIN_NH" => polish::finish(name, d, c, spin::spin_nh(d, rng, c)?),
+        "SPIN_STS" => polish::finish(name, d, c, spin::spin_sts(d, rng, c)?),
         "TSP" => tsp::tsp(d, rng, c),
         "BBURCG" => bb::bb(d, rng, c, false),
         "BBWRCG" => bb::bb(d, rng, c, true),

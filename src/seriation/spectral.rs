@@ -2,69 +2,132 @@
 //! `MDS_metric`, `MDS_angle` (Friendly 2002), `MDS_nonmetric` (Kruskal 1964, via
 //! MASS `isoMDS`), `R2E` (rank-two ellipse, Chen 2002).
 //!
-//! The sign of an eigenvector is implementation defined (LAPACK in R, faer here),
-//! so an order may legitimately come out reversed relative to R's.
+//! The sign of an eigenvector is whatever the eigensolver returns, and these methods
+//! order by the vectors as returned; to give R's orders (not only up to reversal)
+//! every eigenvector here comes from [`r_eigen::eigen_sym`] — LAPACK `dsyevr`, as
+//! R's `eigen` — applied to matrices built with R's arithmetic (long-double
+//! `rowSums` and `cor`, BLAS products that are exact for diagonal factors). Each
+//! method also reports the smallest relative gap between an eigenvalue it uses and
+//! a neighbour ([`EigenOrder::gap`]): below [`DEGENERATE_GAP`] the order is
+//! arbitrary (README, "Seriation").
 
+use super::r_eigen::{self, eigen_sym, ld_sum};
 use super::{Dm, SeriationError, order_by};
-use crate::linalg::eigh;
 use ndarray::Array2;
 
-fn eig(a: &Array2<f64>) -> Result<(Vec<f64>, Array2<f64>), SeriationError> {
-    let (vals, vecs) = eigh(a.view())
-        .ok_or_else(|| SeriationError::Failed("eigendecomposition did not converge".into()))?;
-    Ok((vals.to_vec(), vecs))
+/// Relative eigenvalue gap under which an eigenvector order is called degenerate:
+/// a perturbation of the matrix of relative size ε rotates the eigenvectors by
+/// about ε / gap, so at 1e-8 a last-bit difference (1e-16) in the input can move
+/// them by 1e-8 — enough to swap objects whose coordinates are that close — and
+/// at exact degeneracy any rotation is as valid.
+pub const DEGENERATE_GAP: f64 = 1e-8;
+
+/// An order computed from eigenvectors, with the smallest relative gap
+/// (`|λ_k − λ_l| / max|λ|`) between a used eigenvalue and its neighbours.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EigenOrder {
+    pub order: Vec<usize>,
+    pub gap: f64,
+}
+
+impl EigenOrder {
+    /// Whether the order rests on (nearly) repeated eigenvalues.
+    pub fn degenerate(&self) -> bool {
+        self.gap < DEGENERATE_GAP
+    }
+}
+
+/// Smallest relative gap between eigenvalue `k` (R's decreasing order) and its
+/// neighbours.
+fn gap_at(values: &[f64], k: usize) -> f64 {
+    let mut g = f64::INFINITY;
+    if k > 0 {
+        g = g.min(r_eigen::rel_gap(values, k, k - 1));
+    }
+    if k + 1 < values.len() {
+        g = g.min(r_eigen::rel_gap(values, k, k + 1));
+    }
+    g
 }
 
 /// `Spectral`: order of the Fiedler vector (eigenvector of the second-smallest
 /// eigenvalue) of the Laplacian L = D − W of the similarity W = 1/(1+d)
-/// (Ding & He 2004, §2; R `seriate_dist_spectral`).
+/// (Ding & He 2004, §2; R `seriate_dist_spectral`: `eigen(L)$vectors[, n − 1]`).
 pub fn spectral(d: &Dm) -> Result<Vec<usize>, SeriationError> {
+    spectral_noted(d).map(|e| e.order)
+}
+
+/// [`spectral`] with its eigenvalue gap.
+pub fn spectral_noted(d: &Dm) -> Result<EigenOrder, SeriationError> {
     let n = d.n;
     let w = d.similarity().to_array();
-    let mut l = -&w;
-    for i in 0..n {
-        l[(i, i)] += w.row(i).sum();
-    }
-    let (_, v) = eig(&l)?;
-    Ok(order_by(&v.column(1).to_vec()))
+    // R: D <- diag(rowSums(W)); L <- D - W.
+    let l = Array2::from_shape_fn((n, n), |(i, j)| {
+        if i == j {
+            ld_sum(w.row(i).iter().copied()) - w[(i, j)]
+        } else {
+            0.0 - w[(i, j)]
+        }
+    });
+    let (vals, v) = eigen_sym(&l)?;
+    Ok(EigenOrder {
+        order: order_by(&v.column(n - 2).to_vec()),
+        gap: gap_at(&vals, n - 2),
+    })
 }
 
 /// `Spectral_norm`: R's normalized variant. As in R 1.4.1, D_s = diag(rowSums(1/√W)),
 /// L = D_s W D_s, and the order is that of D_s z₂, z₂ the eigenvector of L's
 /// second-largest eigenvalue.
 pub fn spectral_norm(d: &Dm) -> Result<Vec<usize>, SeriationError> {
+    spectral_norm_noted(d).map(|e| e.order)
+}
+
+/// [`spectral_norm`] with its eigenvalue gap.
+pub fn spectral_norm_noted(d: &Dm) -> Result<EigenOrder, SeriationError> {
     let n = d.n;
     let w = d.similarity().to_array();
+    // R: rowSums(1/W^0.5) in long double; W^0.5 is C pow(w, 0.5).
     let ds: Vec<f64> = (0..n)
-        .map(|i| w.row(i).iter().map(|x| 1.0 / x.sqrt()).sum())
+        .map(|i| ld_sum(w.row(i).iter().map(|x| 1.0 / x.powf(0.5))))
         .collect();
-    let l = Array2::from_shape_fn((n, n), |(i, j)| ds[i] * w[(i, j)] * ds[j]);
-    let (_, v) = eig(&l)?;
-    let z: Vec<f64> = (0..n).map(|i| ds[i] * v[(i, n - 2)]).collect();
-    Ok(order_by(&z))
+    // D_sqrt %*% W %*% D_sqrt: BLAS dgemm with a diagonal factor adds exact zeros,
+    // so each entry is (ds_i w_ij) ds_j.
+    let l = Array2::from_shape_fn((n, n), |(i, j)| (ds[i] * w[(i, j)]) * ds[j]);
+    let (vals, v) = eigen_sym(&l)?;
+    let z: Vec<f64> = (0..n).map(|i| v[(i, 1)] * ds[i]).collect();
+    Ok(EigenOrder {
+        order: order_by(&z),
+        gap: gap_at(&vals, 1),
+    })
 }
 
 /// Classical (Torgerson) scaling as R's `cmdscale(d, k)`: the top-k eigenvectors of
-/// −½ J d² J, scaled by √eigenvalue (only positive eigenvalues kept).
-pub(crate) fn cmdscale(d: &Dm, k: usize) -> Result<Vec<Vec<f64>>, SeriationError> {
+/// −½ J d² J, scaled by √eigenvalue (only positive eigenvalues kept); also returns
+/// the smallest relative gap at the k used eigenvalues.
+pub(crate) fn cmdscale(d: &Dm, k: usize) -> Result<(Vec<Vec<f64>>, f64), SeriationError> {
     let n = d.n;
     let mut x = Array2::from_shape_fn((n, n), |(i, j)| d.at(i, j) * d.at(i, j));
-    // R's DoubleCentre: rows first, then columns.
+    // R's DoubleCentre: plain double sums in index order (not ndarray's unrolled
+    // `sum`), rows first, then columns.
+    let seq_sum = |it: ndarray::iter::Iter<'_, f64, ndarray::Ix1>| it.fold(0.0, |s, v| s + v);
     for i in 0..n {
-        let m = x.row(i).sum() / n as f64;
+        let m = seq_sum(x.row(i).iter()) / n as f64;
         x.row_mut(i).mapv_inplace(|v| v - m);
     }
     for j in 0..n {
-        let m = x.column(j).sum() / n as f64;
+        let m = seq_sum(x.column(j).iter()) / n as f64;
         x.column_mut(j).mapv_inplace(|v| v - m);
     }
     x.mapv_inplace(|v| -v / 2.0);
-    let (vals, vecs) = eig(&x)?;
+    let (vals, vecs) = eigen_sym(&x)?;
     let mut out = Vec::new();
+    let mut gap = f64::INFINITY;
     for c in 0..k {
-        let ev = vals[n - 1 - c];
+        let ev = vals[c];
         if ev > 0.0 {
-            out.push((0..n).map(|i| vecs[(i, n - 1 - c)] * ev.sqrt()).collect());
+            out.push((0..n).map(|i| vecs[(i, c)] * ev.sqrt()).collect());
+            gap = gap.min(gap_at(&vals, c));
         }
     }
     if out.len() < k {
@@ -72,19 +135,36 @@ pub(crate) fn cmdscale(d: &Dm, k: usize) -> Result<Vec<Vec<f64>>, SeriationError
             "cmdscale: fewer than {k} positive eigenvalues"
         )));
     }
-    Ok(out)
+    Ok((out, gap))
 }
 
 /// `MDS` / `MDS_metric`: order of the first classical-scaling coordinate.
 pub fn mds_metric(d: &Dm) -> Result<Vec<usize>, SeriationError> {
-    Ok(order_by(&cmdscale(d, 1)?[0]))
+    mds_metric_noted(d).map(|e| e.order)
+}
+
+/// [`mds_metric`] with its eigenvalue gap.
+pub fn mds_metric_noted(d: &Dm) -> Result<EigenOrder, SeriationError> {
+    let (sc, gap) = cmdscale(d, 1)?;
+    Ok(EigenOrder {
+        order: order_by(&sc[0]),
+        gap,
+    })
 }
 
 /// `MDS_angle` (Friendly 2002): order by the angle atan2(x₁, x₂) in the plane of the
 /// first two scaling coordinates, cut at the largest angular gap (R `.order_angle`).
 pub fn mds_angle(d: &Dm) -> Result<Vec<usize>, SeriationError> {
-    let sc = cmdscale(d, 2)?;
-    Ok(order_angle(&sc[0], &sc[1]))
+    mds_angle_noted(d).map(|e| e.order)
+}
+
+/// [`mds_angle`] with its eigenvalue gap.
+pub fn mds_angle_noted(d: &Dm) -> Result<EigenOrder, SeriationError> {
+    let (sc, gap) = cmdscale(d, 2)?;
+    Ok(EigenOrder {
+        order: order_angle(&sc[0], &sc[1]),
+        gap,
+    })
 }
 
 pub(crate) fn order_angle(x1: &[f64], x2: &[f64]) -> Vec<usize> {
@@ -112,30 +192,6 @@ pub(crate) fn order_angle(x1: &[f64], x2: &[f64]) -> Vec<usize> {
             .copied()
             .collect()
     }
-}
-
-/// Pearson correlation of the columns of `x` (R `cor(x)`).
-fn cor_columns(x: &Array2<f64>) -> Array2<f64> {
-    let n = x.nrows();
-    let p = x.ncols();
-    let mut c = x.clone();
-    for j in 0..p {
-        let m = c.column(j).sum() / n as f64;
-        let mut col = c.column_mut(j);
-        col.mapv_inplace(|v| v - m);
-        let s = col.iter().map(|v| v * v).sum::<f64>().sqrt();
-        col.mapv_inplace(|v| v / s);
-    }
-    let mut r = crate::linalg::at_b(c.view(), c.view(), 1.0);
-    for i in 0..p {
-        r[(i, i)] = 1.0;
-        for j in 0..i {
-            let v = r[(i, j)].clamp(-1.0, 1.0);
-            r[(i, j)] = v;
-            r[(j, i)] = v;
-        }
-    }
-    r
 }
 
 /// Numerical rank as R's `qr(x)$rank`: LINPACK `dqrdc2` Householder QR with
@@ -209,17 +265,26 @@ fn qr_rank(x: &Array2<f64>, tol: f64) -> usize {
 /// the distance matrix until rank ≤ 2, then split by the sign of the first
 /// eigenvector and order each half by the second (R `seriate_dist_chen`).
 pub fn r2e(d: &Dm) -> Result<Vec<usize>, SeriationError> {
-    let (e1, e2) = r2e_vectors(d)?;
-    Ok(r2e_order(&e1, &e2))
+    r2e_noted(d).map(|e| e.order)
 }
 
-/// The two leading eigenvectors R2E orders by (for sign-variant checks).
-pub fn r2e_vectors(d: &Dm) -> Result<(Vec<f64>, Vec<f64>), SeriationError> {
+/// [`r2e`] with its eigenvalue gap.
+pub fn r2e_noted(d: &Dm) -> Result<EigenOrder, SeriationError> {
+    let (e1, e2, gap) = r2e_vectors(d)?;
+    Ok(EigenOrder {
+        order: r2e_order(&e1, &e2),
+        gap,
+    })
+}
+
+/// The two leading eigenvectors R2E orders by (R's `eigen(x)$vectors[, 1:2]`), and
+/// the smallest relative gap at their eigenvalues.
+pub fn r2e_vectors(d: &Dm) -> Result<(Vec<f64>, Vec<f64>, f64), SeriationError> {
     let n = d.n;
     let mut x = d.to_array();
     let mut it = 0;
     while qr_rank(&x, 1e-7) > 2 {
-        x = cor_columns(&x);
+        x = r_eigen::r_cor(&x);
         it += 1;
         if it > 10_000 || x.iter().any(|v| !v.is_finite()) {
             return Err(SeriationError::Failed(
@@ -227,10 +292,11 @@ pub fn r2e_vectors(d: &Dm) -> Result<(Vec<f64>, Vec<f64>), SeriationError> {
             ));
         }
     }
-    let (_, v) = eig(&x)?;
+    let (vals, v) = eigen_sym(&x)?;
     Ok((
-        (0..n).map(|i| v[(i, n - 1)]).collect(),
-        (0..n).map(|i| v[(i, n - 2)]).collect(),
+        (0..n).map(|i| v[(i, 0)]).collect(),
+        (0..n).map(|i| v[(i, 1)]).collect(),
+        gap_at(&vals, 0).min(gap_at(&vals, 1)),
     ))
 }
 
@@ -266,7 +332,7 @@ pub fn mds_nonmetric(d: &Dm) -> Result<Vec<usize>, SeriationError> {
             .map(|(k, &x)| if k / n == k % n { 0.0 } else { x + 1e-6 })
             .collect(),
     };
-    let y0 = cmdscale(&dp, 1)?.remove(0);
+    let y0 = cmdscale(&dp, 1)?.0.remove(0);
     // Pairs in R's dist order (i < j, row-major over i): dis, then rank order.
     let mut pairs = Vec::with_capacity(n * (n - 1) / 2);
     let mut dis = Vec::with_capacity(n * (n - 1) / 2);
