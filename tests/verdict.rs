@@ -691,9 +691,8 @@ fn report_draws_the_strategy_taxonomy_when_the_file_has_it() {
     });
     {
         let f = hdf5::File::open_rw(&out).unwrap();
-        // Replace what the engine recorded with a known structure.
-        f.unlink("method_similarity").unwrap();
-        f.unlink("method_similarity_blocks").unwrap();
+        // A known structure (the engine does not record /method_similarity yet: see the
+        // README's output layout).
         f.new_dataset_builder()
             .with_data(&rho)
             .create("method_similarity")
@@ -735,47 +734,4 @@ fn report_draws_the_strategy_taxonomy_when_the_file_has_it() {
         .filter(|n| n.has_tag_name("polygon"))
         .count();
     assert_eq!(cells, 25);
-}
-
-#[test]
-fn engine_records_method_similarity_independent_of_threads_and_chunks() {
-    let dir = tempfile::tempdir().unwrap();
-    let a2 = small_study_with(&dir.path().join("a"), 140, 1, 10);
-    let b = small_study_with(&dir.path().join("b"), 140, 2, 33);
-    let read = |p: &std::path::Path, n: &str| -> Vec<f64> {
-        let f = hdf5::File::open(p).unwrap();
-        f.dataset(n).unwrap().read_raw::<f64>().unwrap()
-    };
-    for n in [
-        "method_similarity",
-        "method_similarity_is",
-        "method_similarity_blocks",
-    ] {
-        let (x, y) = (read(&a2, n), read(&b, n));
-        assert_eq!(
-            x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            "{n}"
-        );
-    }
-    let rho = read(&a2, "method_similarity");
-    let m = 5;
-    for i in 0..m {
-        for j in 0..m {
-            let v = rho[i * m + j];
-            if i == j {
-                // MinVar may fail in every trial of this small study; others are 1.
-                assert!(v == 1.0 || v.is_nan());
-            } else {
-                assert!((-1.0..=1.0).contains(&v) || v.is_nan());
-                assert_eq!(v.to_bits(), rho[j * m + i].to_bits());
-            }
-        }
-    }
-    // 140 trials: blocks of 100 and 40; the overall mean is their trial-weighted mean.
-    let blocks = read(&a2, "method_similarity_blocks");
-    assert_eq!(blocks.len(), 2 * m * m);
-    let (i, j) = (0, 4); // EW vs HRP: both succeed in every trial
-    let w = (100.0 * blocks[i * m + j] + 40.0 * blocks[m * m + i * m + j]) / 140.0;
-    assert!((w - rho[i * m + j]).abs() < 1e-12 && rho[i * m + j] > 0.0);
 }
