@@ -443,6 +443,10 @@ fn check_spec(s: &Spec) -> Result<(), TestCaseError> {
                 prop_assert!(f.is_finite() && (0.0..1.0).contains(f), "eig_floor {f}");
             }
         }
+        SourceSpec::Empirical { window, step, .. } => {
+            prop_assert!(*window >= 2, "window {window}");
+            prop_assert!(step.is_none_or(|s| s >= 1), "step {step:?}");
+        }
         SourceSpec::File { .. } | SourceSpec::Bank { .. } => {}
     }
     Ok(())
