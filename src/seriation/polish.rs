@@ -51,13 +51,7 @@ pub(crate) fn interchange_descent(
     perm: &mut [usize],
     max_passes: usize,
 ) -> usize {
-    let f0: f64 = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| a[i * n + j] * b[perm[i] * n + perm[j]])
-                .sum::<f64>()
-        })
-        .sum();
+    let f0 = objective(n, a, b, perm);
     let tol = 1e-12 * f0.abs().max(f64::MIN_POSITIVE);
     let mut moves = 0;
     for _ in 0..max_passes {
@@ -129,7 +123,15 @@ pub(crate) const MAX_PASSES: usize = 100;
 
 /// The `polish` control: TRUE (default) or FALSE, as R writes logicals.
 pub(crate) fn polish_control(c: &super::registry::Control) -> Result<bool, super::SeriationError> {
-    match c.str("polish", "TRUE") {
+    polish_control_or(c, true)
+}
+
+/// The `polish` control with the given default.
+pub(crate) fn polish_control_or(
+    c: &super::registry::Control,
+    default: bool,
+) -> Result<bool, super::SeriationError> {
+    match c.str("polish", if default { "TRUE" } else { "FALSE" }) {
         "TRUE" | "true" | "1" => Ok(true),
         "FALSE" | "false" | "0" => Ok(false),
         v => Err(super::SeriationError::InvalidControl(format!(

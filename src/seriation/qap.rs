@@ -85,15 +85,14 @@ pub fn qap_method(
     let mut best = (f64::INFINITY, Vec::new());
     for _ in 0..rep {
         let perm = random_permutation(n, rng);
-        let (mut obj, mut ope) = qaph4(n, &a, &b, miter, fiter, ft, perm, maxsteps, rng);
-        if polish {
-            // corrmc's finishing descent on each repetition (see `polish`).
-            super::polish::interchange_descent(n, &a, &b, &mut ope, super::polish::MAX_PASSES);
-            obj = super::polish::objective(n, &a, &b, &ope);
-        }
+        let (obj, ope) = qaph4(n, &a, &b, miter, fiter, ft, perm, maxsteps, rng);
         if obj < best.0 || best.1.is_empty() {
             best = (obj, ope);
         }
+    }
+    if polish {
+        // corrmc's finishing descent on the best repetition (see `polish`).
+        super::polish::interchange_descent(n, &a, &b, &mut best.1, super::polish::MAX_PASSES);
     }
     Ok(Seriation::plain(best.1))
 }
