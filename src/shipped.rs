@@ -40,16 +40,6 @@ pub fn bytes(name: &str) -> Option<&'static [u8]> {
     MODELS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
 
-/// 64-bit FNV-1a: names the cached copy by content, so a new build never reuses a stale file.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
 fn cache_dir() -> PathBuf {
     let env = |k: &str| {
         std::env::var_os(k)
@@ -66,7 +56,10 @@ fn cache_dir() -> PathBuf {
 pub fn materialize(name: &str) -> Option<Result<PathBuf, Error>> {
     let bytes = bytes(name)?;
     let file = Path::new(normalize(name)).file_name()?.to_owned();
-    let dir = cache_dir().join(format!("{:016x}", fnv1a(bytes)));
+    // Named by content (FNV-1a), so a new build never reuses a stale file.
+    let mut h = crate::checkpoint::Fnv64::default();
+    h.write(bytes);
+    let dir = cache_dir().join(format!("{:016x}", h.finish()));
     let path = dir.join(file);
     Some(write_once(&dir, &path, bytes).map(|()| path))
 }

@@ -149,6 +149,20 @@ pub enum VolSpec {
     },
 }
 
+/// Reads a spec file: its text and the folder its relative input paths resolve against.
+pub fn read_spec_file(path: &Path) -> Result<(String, &Path), Error> {
+    if path.is_dir() {
+        return Err(Error::io(path, "is a folder, not a spec file (.toml)"));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(path, format!("cannot read spec: {e}")))?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok((text, base))
+}
+
 /// Resolves one input path of a spec: absolute as is, relative against `base`. A path that
 /// does not exist there but names a shipped model (e.g. `models/corrgan/generator_50d.onnx`)
 /// is served from the copy embedded in the binary ([`crate::shipped`]).
@@ -349,19 +363,8 @@ impl Spec {
     /// Reads, parses and validates a spec file; relative input paths in it (sources, models,
     /// libraries) resolve against the file's folder.
     pub fn from_file(path: &Path) -> Result<Spec, Error> {
-        if path.is_dir() {
-            return Err(Error::io(path, "is a folder, not a spec file (.toml)"));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(path, format!("cannot read spec: {e}")))?;
-        let base = path.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        });
-        Spec::parse_in(&text, &path.display().to_string(), base)
+        let (text, base) = read_spec_file(path)?;
+        Spec::parse_in(&text, &path.display().to_string(), Some(base))
     }
 
     /// Parses and validates spec text; `origin` names it in errors. Relative input paths

@@ -106,19 +106,8 @@ impl Study {
     /// Reads a spec file; relative input paths resolve against its folder (as
     /// [`Spec::from_file`]).
     pub fn from_file(path: &Path) -> Result<Study, Error> {
-        if path.is_dir() {
-            return Err(Error::io(path, "is a folder, not a spec file (.toml)"));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(path, format!("cannot read spec: {e}")))?;
-        let base = path.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        });
-        Study::parse_in(&text, &path.display().to_string(), base)
+        let (text, base) = crate::spec::read_spec_file(path)?;
+        Study::parse_in(&text, &path.display().to_string(), Some(base))
     }
 
     /// Parses a spec with or without `[sweep]`, resolving and validating every point.

@@ -85,6 +85,15 @@ fn usage(name: &'static str, a: &[&str], phrase: &'static str) -> Case {
     }
 }
 
+/// The empirical source's fixture panel (260 days × 6 assets).
+fn panel() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/empirical/panel.csv"
+    ))
+    .unwrap()
+}
+
 fn corr5() -> Array2<f64> {
     let mut c = Array2::<f64>::eye(5);
     for i in 0..5 {
@@ -938,6 +947,116 @@ fn cases() -> Vec<Case> {
             phrase: "--overwrite",
             absent: vec!["t.h5.partial"],
         },
+        // --- sweeps, plan, summary's verdict, report (added with issues 9, 15)
+        run_spec(
+            "sweep with an invalid point",
+            format!("{GOOD}\n[sweep]\nassets = [5, 1]\n"),
+            "sweep point 1 (assets = 1)",
+        ),
+        run_spec(
+            "sweep over an unknown key",
+            format!("{GOOD}\n[sweep]\nbogus = [1, 2]\n"),
+            "unknown field `bogus`",
+        ),
+        run_spec(
+            "sweep value not a list",
+            format!("{GOOD}\n[sweep]\nassets = 5\n"),
+            "key `sweep.assets`: must be a list",
+        ),
+        Case {
+            name: "plan missing spec",
+            files: vec![],
+            args: args(&["plan", "nope.toml"]),
+            code: 1,
+            phrase: "nope.toml",
+            absent: vec![],
+        },
+        Case {
+            name: "summary unknown baseline",
+            files: vec![File::Result("r.h5")],
+            args: args(&["summary", "r.h5", "--baseline", "Foo"]),
+            code: 1,
+            phrase: "method 'Foo' is not in this file",
+            absent: vec![],
+        },
+        Case {
+            name: "summary unknown metric",
+            files: vec![File::Result("r.h5")],
+            args: args(&["summary", "r.h5", "--metric", "foo"]),
+            code: 1,
+            phrase: "--metric: unknown metric 'foo'; valid:",
+            absent: vec![],
+        },
+        Case {
+            name: "summary level out of range",
+            files: vec![File::Result("r.h5")],
+            args: args(&["summary", "r.h5", "--level", "2"]),
+            code: 1,
+            phrase: "--level",
+            absent: vec![],
+        },
+        Case {
+            name: "report missing file",
+            files: vec![],
+            args: args(&["report", "nope.h5", "-o", "rep"]),
+            code: 1,
+            phrase: "nope.h5",
+            absent: vec!["rep"],
+        },
+        Case {
+            name: "report into an existing file",
+            files: vec![File::Result("r.h5")],
+            args: args(&["report", "r.h5", "-o", "r.h5"]),
+            code: 1,
+            phrase: "report directory",
+            absent: vec![],
+        },
+        // --- the empirical source (issue 16)
+        run_spec(
+            "empirical without window",
+            source("kind = \"empirical\"\npanel = \"p.csv\""),
+            "missing field `window`",
+        ),
+        Case {
+            name: "empirical step zero",
+            files: vec![
+                File::Text("p.csv", panel()),
+                File::Text(
+                    "s.toml",
+                    source("kind = \"empirical\"\npanel = \"p.csv\"\nwindow = 60\nstep = 0"),
+                ),
+            ],
+            ..run_spec("", String::new(), "key `source.step`")
+        },
+        Case {
+            name: "empirical start after end",
+            files: vec![
+                File::Text("p.csv", panel()),
+                File::Text(
+                    "s.toml",
+                    source(
+                        "kind = \"empirical\"\npanel = \"p.csv\"\nwindow = 60\nstart = \"2008-01-01\"\nend = \"2007-01-01\"",
+                    ),
+                ),
+            ],
+            ..run_spec("", String::new(), "key `source.start`")
+        },
+        Case {
+            name: "empirical window longer than the panel",
+            files: vec![
+                File::Text("p.csv", panel()),
+                File::Text(
+                    "s.toml",
+                    source("kind = \"empirical\"\npanel = \"p.csv\"\nwindow = 5000"),
+                ),
+            ],
+            ..run_spec("", String::new(), "key `source.window`")
+        },
+        run_spec(
+            "empirical panel missing",
+            source("kind = \"empirical\"\npanel = \"nope.csv\"\nwindow = 60"),
+            "key `source.panel`",
+        ),
         usage("methods unknown flag", &["methods", "--bogus"], "--bogus"),
         usage("unknown command", &["frobnicate"], "frobnicate"),
     ];
