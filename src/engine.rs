@@ -11,7 +11,7 @@ use crate::alloc::{self, Allocator, Context, Estimate};
 use crate::checkpoint::{Fingerprint, UnitRows, unit_count, unit_trials};
 use crate::corr::{CorrSample, CorrSource};
 use crate::error::MethodError;
-use crate::journal::Journal;
+use crate::journal::{Journal, Meta, Shard};
 use crate::metrics::{N_METRICS, measure};
 use crate::output::{
     Header, PointWriter, ResultFile, RunInfo, TrialResult, h5err, num_attr, partial_path,
@@ -263,6 +263,9 @@ pub struct StudyOptions {
     /// Compute at most this many units in this invocation, then stop like a graceful
     /// stop (the file stays resumable). For time-boxed jobs and tests.
     pub max_units: Option<u64>,
+    /// Compute only shard `index` of `count` (0-based) of the study's units and
+    /// write a shard file (`<output>.shard-<index>-of-<count>`) for `corrmc merge`.
+    pub shard: Option<(u64, u64)>,
 }
 
 /// What a (possibly interrupted) study run reports.
@@ -343,6 +346,24 @@ pub fn fingerprint(study: &Study, trials: Option<u64>) -> Fingerprint {
     )
 }
 
+/// The shard file of shard `index` of `count` of the study writing `output`.
+pub fn shard_path(output: &Path, index: u64, count: u64) -> PathBuf {
+    let mut p = output.as_os_str().to_owned();
+    p.push(format!(".shard-{index}-of-{count}"));
+    PathBuf::from(p)
+}
+
+/// Global unit numbering: the first global index of each point's units, and the total.
+pub fn unit_offsets(fp: &Fingerprint) -> (Vec<u64>, u64) {
+    let mut base = Vec::with_capacity(fp.trials.len());
+    let mut total = 0u64;
+    for (&t, &c) in fp.trials.iter().zip(&fp.chunk_trials) {
+        base.push(total);
+        total += unit_count(t, c);
+    }
+    (base, total)
+}
+
 /// The fingerprint stored in a result file (plain or sweep).
 pub fn stored_fingerprint(file: &hdf5::File, path: &Path) -> Result<Fingerprint, Error> {
     let e = |err: hdf5::Error| {
@@ -392,12 +413,19 @@ fn check_fingerprint(file: &hdf5::File, path: &Path, want: &Fingerprint) -> Resu
     Ok(())
 }
 
-struct PointRun {
+pub(crate) struct PointRun {
     source: Box<dyn CorrSource>,
     allocators: Vec<Box<dyn Allocator>>,
 }
 
-fn prepare(spec: &Spec) -> Result<PointRun, Error> {
+impl PointRun {
+    /// The number of per-trial source diagnostics the point records.
+    pub(crate) fn n_diagnostics(&self) -> usize {
+        self.source.diagnostics().len()
+    }
+}
+
+pub(crate) fn prepare(spec: &Spec) -> Result<PointRun, Error> {
     Ok(PointRun {
         source: spec.build_source()?,
         allocators: build_allocators(spec)?,
@@ -524,7 +552,7 @@ fn write_layout(
 }
 
 /// Progress for a terminal (bar) or a batch log (a line every ~10 s or 5 %).
-struct Progress {
+pub(crate) struct Progress {
     mode: ProgressMode,
     bar: indicatif::ProgressBar,
     total: u64,
@@ -537,7 +565,13 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(mode: ProgressMode, total: u64, base: u64, units: u64, units_done: u64) -> Progress {
+    pub(crate) fn new(
+        mode: ProgressMode,
+        total: u64,
+        base: u64,
+        units: u64,
+        units_done: u64,
+    ) -> Progress {
         let bar = if mode == ProgressMode::Bar {
             let pb = indicatif::ProgressBar::with_draw_target(
                 Some(total),
@@ -618,9 +652,9 @@ pub fn format_duration(s: f64) -> String {
     }
 }
 
-/// Refuses a journal that belongs to another study, naming what differs.
-fn check_journal(path: &Path, want: &Fingerprint) -> Result<(), Error> {
-    let have = Journal::read_fingerprint(path)?.ok_or_else(|| {
+/// Refuses a journal that belongs to another study or shard, naming what differs.
+fn check_journal(path: &Path, want: &Fingerprint, shard: Option<Shard>) -> Result<(), Error> {
+    let (have, meta) = Journal::read_head(path)?.ok_or_else(|| {
         Error::io(
             path,
             "cannot reopen: not a corrmc checkpoint journal (damaged header); pass --overwrite to \
@@ -647,45 +681,168 @@ fn check_journal(path: &Path, want: &Fingerprint) -> Result<(), Error> {
             ),
         ));
     }
+    if meta.shard != shard {
+        let show = |s: Option<Shard>| {
+            s.map_or("the whole study".to_string(), |s| {
+                format!("shard {} (units {}..{})", s.label(), s.start, s.end)
+            })
+        };
+        return Err(Error::io(
+            path,
+            format!(
+                "refusing to resume: this file holds {}, this run asks for {}. Pass the same \
+                 --shard, or --overwrite to discard it",
+                show(meta.shard),
+                show(shard)
+            ),
+        ));
+    }
     Ok(())
 }
 
-/// Builds the HDF5 result file from the journal's records, unit by unit (memory
-/// flat in the study size), and moves it into place.
+/// Where each unit's rows are: a list of journals and, per (point, unit), the
+/// journal's index, payload offset and length.
+#[derive(Debug, Default)]
+pub struct UnitSources {
+    pub files: Vec<PathBuf>,
+    pub units: std::collections::BTreeMap<(u32, u64), (usize, u64, u64)>,
+    /// Provenance of every run session: (file index, session JSON).
+    pub sessions: Vec<(usize, serde_json::Value)>,
+}
+
+impl UnitSources {
+    /// The units and sessions of one journal.
+    pub fn add(&mut self, path: &Path, scan: &crate::journal::Scan) {
+        let i = self.files.len();
+        self.files.push(path.to_path_buf());
+        for (&key, &(off, len)) in &scan.units {
+            self.units.insert(key, (i, off, len));
+        }
+        self.sessions
+            .extend(scan.sessions.iter().map(|v| (i, v.clone())));
+    }
+}
+
+/// Writes `/provenance`: one group per run session, its facts as attributes
+/// (groups of attributes only, so that the file's datasets do not depend on
+/// where it was computed).
+fn write_provenance(file: &hdf5::File, path: &Path, src: &UnitSources) -> Result<(), Error> {
+    let e = h5err(path);
+    let g = file.create_group("provenance").map_err(&e)?;
+    set_str_attr(
+        &g,
+        "description",
+        "one group per run session (each start or resume of a run, shard or MPI rank): host, \
+         CPU model, SIMD features and level, threads, start time, shard; run-specific, not part \
+         of the results",
+    )
+    .map_err(&e)?;
+    set_num_attr(&g, "sessions", src.sessions.len() as u64).map_err(&e)?;
+    for (k, (fi, v)) in src.sessions.iter().enumerate() {
+        let s = g.create_group(&k.to_string()).map_err(&e)?;
+        let file_name = src.files[*fi]
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        set_str_attr(&s, "file", &file_name).map_err(&e)?;
+        if let Some(o) = v.as_object() {
+            for (key, val) in o {
+                match val {
+                    serde_json::Value::String(t) => set_str_attr(&s, key, t).map_err(&e)?,
+                    serde_json::Value::Number(n) if n.is_u64() => {
+                        set_num_attr(&s, key, n.as_u64().unwrap_or(0)).map_err(&e)?
+                    }
+                    serde_json::Value::Number(n) => {
+                        set_num_attr(&s, key, n.as_f64().unwrap_or(f64::NAN)).map_err(&e)?
+                    }
+                    other => set_str_attr(&s, key, &other.to_string()).map_err(&e)?,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the HDF5 result file from journal records, unit by unit (memory flat
+/// in the study size), and moves it into place. `sources` may span several
+/// journals (the shards of `corrmc merge`); the file does not depend on which.
 fn assemble(
     study: &Study,
     infos: &[PointInfo],
     output: &Path,
-    journal: &Path,
+    sources: &UnitSources,
     trials: Option<u64>,
     fp: &Fingerprint,
     info: RunInfo,
 ) -> Result<(PathBuf, usize), Error> {
-    let scan = Journal::scan(journal)?;
     let rf = ResultFile::create(output)?;
     let writers = write_layout(study, infos, &rf, trials, fp)?;
     let mut failures = 0;
     for (k, w) in writers.iter().enumerate() {
         for u in 0..w.units() {
-            let &(off, len) = scan.units.get(&(k as u32, u)).ok_or_else(|| {
+            let &(fi, off, len) = sources.units.get(&(k as u32, u)).ok_or_else(|| {
                 Error::io(
-                    journal,
+                    sources.files.first().map_or(output, |f| f.as_path()),
                     format!(
                         "checkpoint journal lost unit {u} of point {k}; resume to recompute it"
                     ),
                 )
             })?;
-            let rows = crate::journal::read_unit(journal, off, len)?;
+            let rows = crate::journal::read_unit(&sources.files[fi], off, len)?;
             w.write_unit(u, &rows)?;
         }
         failures += w.finish()?;
     }
+    write_provenance(rf.file(), rf.partial(), sources)?;
     Ok((rf.finish(info)?, failures))
 }
 
+/// Builds the result file of a study from the units in `sources` (every unit
+/// must be there): what `corrmc merge` calls after checking the shards. The
+/// study is rebuilt from the fingerprint's spec text, so its sources are opened
+/// to describe them, as a run does.
+pub fn assemble_study(
+    study: &Study,
+    output: &Path,
+    sources: &UnitSources,
+    trials: Option<u64>,
+    info: RunInfo,
+) -> Result<(PathBuf, usize), Error> {
+    let fp = fingerprint(study, trials);
+    let infos = study
+        .points
+        .iter()
+        .map(|p| point_info(&p.spec))
+        .collect::<Result<Vec<_>, Error>>()?;
+    assemble(study, &infos, output, sources, trials, &fp, info)
+}
+
+/// Other processes computing units of the same study for this one, which owns
+/// the journal (MPI rank 0; see `src/mpirun.rs`).
+pub trait Peers {
+    /// The slice of the global unit range this process computes itself.
+    fn my_range(&self, total: u64) -> std::ops::Range<u64>;
+    /// Hands out the work once the journal is read: `todo[g]` is true for every
+    /// global unit still to compute.
+    fn start(&mut self, todo: &[bool]) -> Result<(), Error>;
+    /// Appends the units and session records received from the peers to the
+    /// journal, returning the units appended; `wait`: block until every peer has
+    /// finished (or stopped), else take only what has arrived.
+    fn collect(&mut self, journal: &mut Journal, wait: bool) -> Result<Vec<(u32, u64)>, Error>;
+}
+
 /// Runs (or resumes) a study: every unit checkpointed to `<output>.partial`, the
-/// result file assembled at the end.
+/// result file assembled at the end. With [`StudyOptions::shard`], only that
+/// slice of the units, into a shard file for `corrmc merge`.
 pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Error> {
+    run_study_with(study, opts, None)
+}
+
+/// [`run_study`], with units computed by `peers` too (MPI).
+pub fn run_study_with(
+    study: &Study,
+    opts: &StudyOptions,
+    mut peers: Option<&mut dyn Peers>,
+) -> Result<StudyReport, Error> {
     let threads = check_options(&RunOptions {
         threads: opts.threads,
         trials: opts.trials,
@@ -698,51 +855,86 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
                 .into(),
         ));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
-    let output = opts.output.clone().unwrap_or_else(|| study.output.clone());
-    let fp = fingerprint(study, opts.trials);
-    let total: u64 = fp.trials.iter().sum();
-    let units_of: Vec<u64> = fp
-        .trials
-        .iter()
-        .zip(&fp.chunk_trials)
-        .map(|(&t, &c)| unit_count(t, c))
-        .collect();
-    let units_total: u64 = units_of.iter().sum();
-    let partial = partial_path(&output);
-    if opts.resume && output.exists() && !partial.exists() {
-        // Re-running a finished job with --resume is a no-op (e.g. a requeued batch task).
-        let f = hdf5::File::open(&output)
-            .map_err(|err| Error::io(&output, format!("cannot open: {err}")))?;
-        check_fingerprint(&f, &output, &fp)?;
-        if num_attr::<u8>(&f, "complete").unwrap_or(0) != 1 {
-            return Err(Error::io(
-                &output,
-                "exists but is not marked complete; pass --overwrite to start again",
+    if let Some((i, k)) = opts.shard {
+        check_shard(i, k)?;
+        if peers.is_some() {
+            return Err(Error::Other(
+                "--shard and --mpi are two ways to split a study; pass one (MPI splits it over \
+                 its ranks)"
+                    .into(),
             ));
         }
-        return Ok(StudyReport {
-            output,
-            complete: true,
-            stopped_by: None,
-            trials: total,
-            trials_done: total,
-            trials_computed: 0,
-            units: units_total,
-            units_done: units_total,
-            units_kept: units_total,
-            units_corrupt: 0,
-            threads,
-            elapsed_s: 0.0,
-            failures: 0,
-        });
+    }
+    let output = opts.output.clone().unwrap_or_else(|| study.output.clone());
+    let fp = fingerprint(study, opts.trials);
+    let (offsets, units_total) = unit_offsets(&fp);
+    let shard = opts.shard.map(|(i, k)| Shard::of(i, k, units_total));
+    let range = shard.map_or(0..units_total, |s| s.start..s.end);
+    let in_range = |k: usize, u: u64| range.contains(&(offsets[k] + u));
+    // The trials and units this invocation is responsible for.
+    let (mut total, mut units_mine) = (0u64, 0u64);
+    for (k, (&t, &c)) in fp.trials.iter().zip(&fp.chunk_trials).enumerate() {
+        for u in 0..unit_count(t, c) {
+            if in_range(k, u) {
+                let r = unit_trials(t, c, u);
+                total += r.end - r.start;
+                units_mine += 1;
+            }
+        }
+    }
+    let target = match opts.shard {
+        Some((i, k)) => shard_path(&output, i, k),
+        None => output.clone(),
+    };
+    let partial = partial_path(&target);
+    let finished = |kept: u64| StudyReport {
+        output: target.clone(),
+        complete: true,
+        stopped_by: None,
+        trials: total,
+        trials_done: total,
+        trials_computed: 0,
+        units: units_mine,
+        units_done: units_mine,
+        units_kept: kept,
+        units_corrupt: 0,
+        threads,
+        elapsed_s: 0.0,
+        failures: 0,
+    };
+    if opts.resume && target.exists() && !partial.exists() {
+        // Re-running a finished job with --resume is a no-op (e.g. a requeued batch task).
+        if shard.is_some() {
+            check_journal(&target, &fp, shard)?;
+            let scan = Journal::scan(&target)?;
+            let all_there = scan
+                .units
+                .keys()
+                .filter(|&&(k, u)| in_range(k as usize, u))
+                .count() as u64
+                == units_mine;
+            if scan.done.is_some() && scan.corrupt == 0 && all_there {
+                return Ok(finished(units_mine));
+            }
+            // Damaged since it was finished: reopen it as a partial and recompute what failed.
+            std::fs::rename(&target, &partial)
+                .map_err(|e| Error::io(&target, format!("cannot reopen the shard: {e}")))?;
+        } else {
+            let f = hdf5::File::open(&output)
+                .map_err(|err| Error::io(&output, format!("cannot open: {err}")))?;
+            check_fingerprint(&f, &output, &fp)?;
+            if num_attr::<u8>(&f, "complete").unwrap_or(0) != 1 {
+                return Err(Error::io(
+                    &output,
+                    "exists but is not marked complete; pass --overwrite to start again",
+                ));
+            }
+            return Ok(finished(units_mine));
+        }
     }
     let resuming = opts.resume && partial.exists();
     if resuming {
-        check_journal(&partial, &fp)?;
+        check_journal(&partial, &fp, shard)?;
     }
     for p in &study.points {
         p.spec.check_methods()?;
@@ -767,14 +959,26 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         ));
     }
     // Not an existing file unless --overwrite, a writable folder (created if missing).
-    crate::output::check_output(&output, opts.overwrite)?;
+    crate::output::check_output(&target, opts.overwrite)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {threads} worker threads: {e}")))?;
     // Which units are safely on disk.
-    let mut done: Vec<Vec<bool>> = units_of.iter().map(|&n| vec![false; n as usize]).collect();
+    let mut done: Vec<Vec<bool>> = fp
+        .trials
+        .iter()
+        .zip(&fp.chunk_trials)
+        .map(|(&t, &c)| vec![false; unit_count(t, c) as usize])
+        .collect();
     let (mut kept, mut corrupt, mut kept_trials) = (0u64, 0u64, 0u64);
     let mut journal = if resuming {
         let scan = Journal::scan(&partial)?;
         corrupt = scan.corrupt;
         for &(k, u) in scan.units.keys() {
+            if !in_range(k as usize, u) {
+                continue;
+            }
             if let Some(d) = done.get_mut(k as usize).and_then(|d| d.get_mut(u as usize)) {
                 *d = true;
                 kept += 1;
@@ -788,30 +992,72 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
             std::fs::remove_file(&partial)
                 .map_err(|e| Error::io(&partial, format!("cannot remove: {e}")))?;
         }
-        Journal::create(&partial, &fp)?
+        let meta = Meta {
+            spec_origin: study.origin.clone(),
+            spec_base: study.base.as_ref().map(|b| b.display().to_string()),
+            cwd: std::env::current_dir()
+                .ok()
+                .map(|d| d.display().to_string()),
+            trials_override: opts.trials,
+            shard,
+        };
+        Journal::create(&partial, &fp, &meta)?
     };
+    journal.append_session(&crate::provenance::session(
+        threads,
+        shard.map(|s| s.label()),
+    ))?;
+    // The units this process computes: its shard, or its MPI rank's slice.
+    let mine = peers
+        .as_ref()
+        .map_or(range.clone(), |p| p.my_range(units_total));
+    if let Some(p) = peers.as_deref_mut() {
+        let mut todo = vec![false; units_total as usize];
+        for (k, d) in done.iter().enumerate() {
+            for (u, &dn) in d.iter().enumerate() {
+                todo[(offsets[k] + u as u64) as usize] = !dn;
+            }
+        }
+        p.start(&todo)?;
+    }
     let _guard = opts.handle_signals.then(stop::install);
-    let progress = Progress::new(opts.progress, total, kept_trials, units_total, kept);
+    let progress = Progress::new(opts.progress, total, kept_trials, units_mine, kept);
     let started = Instant::now();
     let mut trials_done = kept_trials;
     let mut units_done = kept;
     let mut computed = 0u64;
     let mut stopped_by = None;
     let mut halted = false;
+    let computes = |k: usize, u: u64| mine.contains(&(offsets[k] + u));
+    // Marks units received from the peers as done.
+    let received = |got: Vec<(u32, u64)>,
+                    done: &mut Vec<Vec<bool>>,
+                    trials_done: &mut u64,
+                    units_done: &mut u64| {
+        for (k, u) in got {
+            let (k, r) = (
+                k as usize,
+                unit_trials(fp.trials[k as usize], fp.chunk_trials[k as usize], u),
+            );
+            if let Some(d) = done.get_mut(k).and_then(|d| d.get_mut(u as usize))
+                && !*d
+            {
+                *d = true;
+                *trials_done += r.end - r.start;
+                *units_done += 1;
+                progress.unit();
+            }
+        }
+    };
     'points: for (k, pt) in study.points.iter().enumerate() {
-        if done[k].iter().all(|&d| d) {
+        let (t, c) = (fp.trials[k], fp.chunk_trials[k]);
+        if (0..unit_count(t, c)).all(|u| done[k][u as usize] || !computes(k, u)) {
             continue;
         }
         let spec = &pt.spec;
         let pr = prepare(spec)?;
-        let (t, c) = (fp.trials[k], fp.chunk_trials[k]);
-        let (methods, assets, n_diag) = (
-            spec.methods.len(),
-            spec.raw.assets,
-            infos[k].diagnostics.len(),
-        );
-        for u in 0..units_of[k] {
-            if done[k][u as usize] {
+        for u in 0..unit_count(t, c) {
+            if done[k][u as usize] || !computes(k, u) {
                 continue;
             }
             if let Some(s) = stop::requested().filter(|_| opts.handle_signals) {
@@ -823,50 +1069,42 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
                 break 'points;
             }
             let r = unit_trials(t, c, u);
-            let results: Result<Vec<Option<TrialResult>>, Error> = pool.install(|| {
-                let samples = sample_range(pr.source.as_ref(), spec.raw.seed, r.clone())?;
-                samples
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        if opts.handle_signals && stop::requested().is_some() {
-                            return Ok(None);
-                        }
-                        let res = run_trial(
-                            spec,
-                            &pr.allocators,
-                            r.start + i as u64,
-                            s,
-                            spec.raw.store_weights,
-                        )?;
-                        progress.trial();
-                        Ok(Some(res))
-                    })
-                    .collect()
-            });
-            let Some(results) = results?.into_iter().collect::<Option<Vec<TrialResult>>>() else {
+            let Some(rows) = compute_unit(
+                spec,
+                &pr,
+                &pool,
+                r.clone(),
+                infos[k].diagnostics.len(),
+                opts.handle_signals,
+                &progress,
+            )?
+            else {
                 // Stopped mid-unit: abandon it (it is recomputed on resume).
                 stopped_by = stop::requested();
                 break 'points;
             };
-            let rows = UnitRows::from_results(
-                r.start,
-                &results,
-                methods,
-                assets,
-                spec.raw.store_weights,
-                n_diag,
-            );
             journal.append(k as u32, u, &rows)?;
             done[k][u as usize] = true;
             trials_done += r.end - r.start;
             units_done += 1;
             computed += 1;
             progress.unit();
+            if let Some(p) = peers.as_deref_mut() {
+                let got = p.collect(&mut journal, false)?;
+                received(got, &mut done, &mut trials_done, &mut units_done);
+            }
         }
     }
+    if let Some(p) = peers {
+        let got = p.collect(&mut journal, true)?;
+        received(got, &mut done, &mut trials_done, &mut units_done);
+    }
     progress.finish();
-    drop(journal);
+    let all_done = done.iter().enumerate().all(|(k, d)| {
+        d.iter()
+            .enumerate()
+            .all(|(u, &x)| x || !in_range(k, u as u64))
+    });
     let elapsed_s = started.elapsed().as_secs_f64();
     let mut report = StudyReport {
         output: partial.clone(),
@@ -875,7 +1113,7 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         trials: total,
         trials_done,
         trials_computed: trials_done - kept_trials,
-        units: units_total,
+        units: units_mine,
         units_done,
         units_kept: kept,
         units_corrupt: corrupt,
@@ -883,14 +1121,35 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
         elapsed_s,
         failures: 0,
     };
-    if stopped_by.is_some() || halted {
+    if stopped_by.is_some() || halted || !all_done {
+        report.stopped_by = report.stopped_by.or_else(stop::requested);
         return Ok(report);
     }
+    if let Some(s) = shard {
+        journal.append_done(&serde_json::json!({
+            "finished": crate::provenance::now(),
+            "units": s.end - s.start,
+            "elapsed_s": elapsed_s,
+        }))?;
+        drop(journal);
+        std::fs::rename(&partial, &target).map_err(|e| {
+            Error::io(
+                &target,
+                format!("cannot move the finished shard into place: {e}"),
+            )
+        })?;
+        report.output = target;
+        report.complete = true;
+        return Ok(report);
+    }
+    drop(journal);
+    let mut sources = UnitSources::default();
+    sources.add(&partial, &Journal::scan(&partial)?);
     let (path, failures) = assemble(
         study,
         &infos,
         &output,
-        &partial,
+        &sources,
         opts.trials,
         &fp,
         RunInfo { threads, elapsed_s },
@@ -902,4 +1161,60 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyReport, Erro
     report.complete = true;
     report.failures = failures;
     Ok(report)
+}
+
+/// Refuses a shard argument outside `0 <= index < count`.
+pub fn check_shard(index: u64, count: u64) -> Result<(), Error> {
+    if count == 0 || index >= count || count > 1_000_000 {
+        return Err(Error::Other(format!(
+            "--shard {index}/{count}: expected INDEX/COUNT with 0 <= INDEX < COUNT <= 1000000 \
+             (0-based, e.g. --shard 0/4 .. --shard 3/4; in a SLURM array, \
+             --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=0-3)"
+        )));
+    }
+    Ok(())
+}
+
+/// Computes the trials `r` of one unit into its rows (None: stopped by a signal).
+pub(crate) fn compute_unit(
+    spec: &Spec,
+    pr: &PointRun,
+    pool: &rayon::ThreadPool,
+    r: std::ops::Range<u64>,
+    n_diag: usize,
+    handle_signals: bool,
+    progress: &Progress,
+) -> Result<Option<UnitRows>, Error> {
+    let results: Result<Vec<Option<TrialResult>>, Error> = pool.install(|| {
+        let samples = sample_range(pr.source.as_ref(), spec.raw.seed, r.clone())?;
+        samples
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if handle_signals && stop::requested().is_some() {
+                    return Ok(None);
+                }
+                let res = run_trial(
+                    spec,
+                    &pr.allocators,
+                    r.start + i as u64,
+                    s,
+                    spec.raw.store_weights,
+                )?;
+                progress.trial();
+                Ok(Some(res))
+            })
+            .collect()
+    });
+    let Some(results) = results?.into_iter().collect::<Option<Vec<TrialResult>>>() else {
+        return Ok(None);
+    };
+    Ok(Some(UnitRows::from_results(
+        r.start,
+        &results,
+        spec.methods.len(),
+        spec.raw.assets,
+        spec.raw.store_weights,
+        n_diag,
+    )))
 }

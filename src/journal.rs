@@ -13,8 +13,17 @@
 //! Format (little-endian):
 //! - header: `CORRMC-JOURNAL-1\n`, u64 length, the study [`Fingerprint`] as
 //!   JSON, u64 FNV-1a of that JSON;
-//! - records: `UNIT`, u32 point, u64 unit, u64 payload length, payload (a unit's
-//!   rows, see [`encode`]), u64 FNV-1a of (point, unit, payload).
+//! - records: a 4-byte tag, u32 point, u64 unit, u64 payload length, payload,
+//!   u64 FNV-1a checksum. Tags: `UNIT` (a unit's rows, see [`encode`]; checksum of
+//!   (point, unit, payload)); `PROV` (a run session's provenance as JSON, see
+//!   [`crate::provenance::session`]) and `DONE` (a finished shard, JSON), both
+//!   with point = unit = 0 and the checksum of (tag, payload).
+//!
+//! The header JSON also carries [`Meta`]: where the spec came from (so that
+//! `corrmc merge` can rebuild the layout from shard files alone), the `--trials`
+//! override and, for a shard, its slice of the global unit range. A shard file
+//! is a journal with a `DONE` record after its last unit, renamed from
+//! `<shard>.partial` to `<shard>` (README "Running on a cluster").
 //!
 //! A unit may appear more than once (recomputed after its record was found
 //! corrupt); the last valid record wins. Each append is followed by
@@ -30,6 +39,9 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8] = b"CORRMC-JOURNAL-1\n";
 const UNIT: &[u8; 4] = b"UNIT";
+const PROV: &[u8; 4] = b"PROV";
+const DONE: &[u8; 4] = b"DONE";
+const TAGS: [&[u8; 4]; 3] = [UNIT, PROV, DONE];
 /// Magic, point, unit, length.
 const RECORD_HEAD: usize = 4 + 4 + 8 + 8;
 
@@ -155,8 +167,12 @@ pub fn decode(b: &[u8]) -> Option<UnitRows> {
     })
 }
 
-fn record_sum(point: u32, unit: u64, payload: &[u8]) -> u64 {
+fn record_sum(tag: &[u8], point: u32, unit: u64, payload: &[u8]) -> u64 {
     let mut h = Fnv64::default();
+    // Unit records hash as they always did; the others include their tag.
+    if tag != UNIT {
+        h.write(tag);
+    }
     h.write(&point.to_le_bytes());
     h.write_u64(unit);
     h.write(payload);
@@ -172,6 +188,113 @@ pub struct Scan {
     pub corrupt: u64,
     /// End of the last valid record: anything after it is a torn append.
     pub valid_end: u64,
+    /// The provenance of every run session, in order.
+    pub sessions: Vec<serde_json::Value>,
+    /// The last `DONE` record, if no unit record follows it.
+    pub done: Option<serde_json::Value>,
+}
+
+impl Scan {
+    fn record(
+        &mut self,
+        tag: &[u8; 4],
+        point: u32,
+        unit: u64,
+        off: u64,
+        len: usize,
+        payload: &[u8],
+    ) {
+        if tag == UNIT {
+            self.units.insert((point, unit), (off, len as u64));
+            self.done = None;
+        } else {
+            let v = serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
+            if tag == PROV {
+                self.sessions.push(v);
+            } else {
+                self.done = Some(v);
+            }
+        }
+    }
+
+    /// Scans `all` (the file's bytes from offset `base`), skipping damaged records.
+    fn scan_bytes(&mut self, all: &[u8], base: u64) {
+        let mut at = 0usize;
+        while at < all.len() {
+            match parse_record(all, at) {
+                Some((tag, point, unit, off, len, end)) => {
+                    self.record(
+                        tag,
+                        point,
+                        unit,
+                        base + off as u64,
+                        len,
+                        &all[off..off + len],
+                    );
+                    self.valid_end = base + end as u64;
+                    at = end;
+                }
+                None => {
+                    // Resynchronize at the next record tag; a torn tail has none.
+                    match all[at + 1..]
+                        .windows(4)
+                        .position(|w| TAGS.iter().any(|t| w == *t))
+                    {
+                        Some(p) => {
+                            self.corrupt += 1;
+                            at += 1 + p;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A shard: the slice `start..end` of the study's global unit range (units
+/// numbered point by point), shard `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Shard {
+    /// Shard `index` of `count` over `units` units: the contiguous slice
+    /// `⌊index·units/count⌋ .. ⌊(index+1)·units/count⌋` (empty when count > units).
+    pub fn of(index: u64, count: u64, units: u64) -> Shard {
+        let at = |i: u64| ((i as u128 * units as u128) / count.max(1) as u128) as u64;
+        Shard {
+            index,
+            count,
+            start: at(index),
+            end: at(index + 1),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.index, self.count)
+    }
+}
+
+/// What a journal's header carries besides the study fingerprint.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Meta {
+    /// The spec's origin as the run named it (root attribute `spec_origin`).
+    pub spec_origin: String,
+    /// The folder relative input paths resolved against, as the run named it
+    /// (None: the working directory, or an embedded spec).
+    pub spec_base: Option<String>,
+    /// The run's working directory (absolute): `merge` resolves the spec from
+    /// there, so that path strings in the file come out as the run wrote them.
+    pub cwd: Option<String>,
+    /// `--trials`, if given.
+    pub trials_override: Option<u64>,
+    /// The slice of the work this file holds (None: all of it).
+    pub shard: Option<Shard>,
 }
 
 /// An open journal, positioned for appending.
@@ -185,13 +308,20 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(path, format!("checkpoint journal: {e}"))
 }
 
-fn fingerprint_json(fp: &Fingerprint) -> Vec<u8> {
+fn header_json(fp: &Fingerprint, meta: &Meta) -> Vec<u8> {
     serde_json::json!({
         "spec": fp.spec,
         "corrmc_version": fp.corrmc_version,
         "git_revision": fp.git_revision,
         "trials": fp.trials,
         "chunk_trials": fp.chunk_trials,
+        "spec_origin": meta.spec_origin,
+        "spec_base": meta.spec_base,
+        "cwd": meta.cwd,
+        "trials_override": meta.trials_override,
+        "shard": meta.shard.map(|s| serde_json::json!({
+            "index": s.index, "count": s.count, "start": s.start, "end": s.end,
+        })),
     })
     .to_string()
     .into_bytes()
@@ -200,12 +330,12 @@ fn fingerprint_json(fp: &Fingerprint) -> Vec<u8> {
 impl Journal {
     /// Creates a journal holding only its header (atomically: written to a
     /// temporary name, synced, renamed), failing if `path` exists.
-    pub fn create(path: &Path, fp: &Fingerprint) -> Result<Journal, Error> {
+    pub fn create(path: &Path, fp: &Fingerprint, meta: &Meta) -> Result<Journal, Error> {
         let e = io(path);
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let json = fingerprint_json(fp);
+        let json = header_json(fp, meta);
         let mut h = Fnv64::default();
         h.write(&json);
         let mut b = MAGIC.to_vec();
@@ -232,39 +362,68 @@ impl Journal {
 
     /// Reads a journal's fingerprint (None: not a corrmc journal).
     pub fn read_fingerprint(path: &Path) -> Result<Option<Fingerprint>, Error> {
-        let mut f = File::open(path).map_err(io(path))?;
-        Ok(read_header(&mut f).map(|(fp, _)| fp))
+        Ok(Journal::read_head(path)?.map(|(fp, _)| fp))
     }
 
-    /// Scans every record (the file is not modified).
+    /// Reads a journal's fingerprint and meta (None: not a corrmc journal).
+    pub fn read_head(path: &Path) -> Result<Option<(Fingerprint, Meta)>, Error> {
+        let mut f = File::open(path).map_err(io(path))?;
+        Ok(read_header(&mut f).map(|(fp, meta, _)| (fp, meta)))
+    }
+
+    /// Scans every record (the file is not modified), streaming: memory holds one
+    /// record at a time, except after a damaged record, where the rest of the file
+    /// is read to find the next record tag.
     pub fn scan(path: &Path) -> Result<Scan, Error> {
         let mut f = File::open(path).map_err(io(path))?;
-        let (_, start) = read_header(&mut f)
+        let (_, _, start) = read_header(&mut f)
             .ok_or_else(|| Error::io(path, "not a corrmc checkpoint journal"))?;
-        let mut all = Vec::new();
-        f.seek(SeekFrom::Start(0)).map_err(io(path))?;
-        f.read_to_end(&mut all).map_err(io(path))?;
+        let len = f.metadata().map_err(io(path))?.len();
+        f.seek(SeekFrom::Start(start)).map_err(io(path))?;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, f);
         let mut s = Scan {
             valid_end: start,
             ..Default::default()
         };
-        let mut at = start as usize;
-        while at < all.len() {
-            match parse_record(&all, at) {
-                Some((point, unit, off, len, end)) => {
-                    s.units.insert((point, unit), (off as u64, len as u64));
-                    s.valid_end = end as u64;
-                    at = end;
+        let mut at = start;
+        while at < len {
+            let mut head = [0u8; RECORD_HEAD];
+            let ok = r.read_exact(&mut head).is_ok();
+            let parsed = ok
+                .then(|| {
+                    let plen = u64::from_le_bytes(head[16..24].try_into().ok()?);
+                    let rest = len - at - RECORD_HEAD as u64;
+                    (TAGS.iter().any(|t| head[..4] == t[..]) && plen.checked_add(8)? <= rest)
+                        .then_some(plen)
+                })
+                .flatten()
+                .and_then(|plen| {
+                    let mut rec = head.to_vec();
+                    rec.resize(RECORD_HEAD + plen as usize + 8, 0);
+                    r.read_exact(&mut rec[RECORD_HEAD..]).ok()?;
+                    parse_record(&rec, 0).map(|p| (p, rec))
+                });
+            match parsed {
+                Some(((tag, point, unit, off, plen, end), rec)) => {
+                    s.record(
+                        tag,
+                        point,
+                        unit,
+                        at + off as u64,
+                        plen,
+                        &rec[off..off + plen],
+                    );
+                    at += end as u64;
+                    s.valid_end = at;
                 }
                 None => {
-                    // Resynchronize at the next record magic; a torn tail has none.
-                    match all[at + 1..].windows(4).position(|w| w == UNIT) {
-                        Some(p) => {
-                            s.corrupt += 1;
-                            at += 1 + p;
-                        }
-                        None => break,
-                    }
+                    // Damaged or torn: resynchronize in memory from here.
+                    let mut f = File::open(path).map_err(io(path))?;
+                    f.seek(SeekFrom::Start(at)).map_err(io(path))?;
+                    let mut rest = Vec::new();
+                    f.read_to_end(&mut rest).map_err(io(path))?;
+                    s.scan_bytes(&rest, at);
+                    break;
                 }
             }
         }
@@ -297,8 +456,53 @@ impl Journal {
         b.extend_from_slice(&unit.to_le_bytes());
         b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         b.extend_from_slice(&payload);
-        b.extend_from_slice(&record_sum(point, unit, &payload).to_le_bytes());
-        self.file.write_all(&b).map_err(io(&self.path))?;
+        b.extend_from_slice(&record_sum(UNIT, point, unit, &payload).to_le_bytes());
+        self.write_synced(&b)
+    }
+
+    /// Appends a unit record already encoded by [`encode`] (e.g. received from
+    /// another MPI rank), after checking that it decodes.
+    pub fn append_encoded(&mut self, point: u32, unit: u64, payload: &[u8]) -> Result<(), Error> {
+        if decode(payload).is_none() {
+            return Err(Error::io(
+                &self.path,
+                format!("refusing a malformed record for unit {unit} of point {point}"),
+            ));
+        }
+        let mut b = Vec::with_capacity(payload.len() + RECORD_HEAD + 8);
+        b.extend_from_slice(UNIT);
+        b.extend_from_slice(&point.to_le_bytes());
+        b.extend_from_slice(&unit.to_le_bytes());
+        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        b.extend_from_slice(payload);
+        b.extend_from_slice(&record_sum(UNIT, point, unit, payload).to_le_bytes());
+        self.write_synced(&b)
+    }
+
+    /// Appends a run session's provenance ([`crate::provenance::session`]).
+    pub fn append_session(&mut self, v: &serde_json::Value) -> Result<(), Error> {
+        self.append_json(PROV, v)
+    }
+
+    /// Marks a shard complete (JSON: when, how long, how many units).
+    pub fn append_done(&mut self, v: &serde_json::Value) -> Result<(), Error> {
+        self.append_json(DONE, v)
+    }
+
+    fn append_json(&mut self, tag: &[u8; 4], v: &serde_json::Value) -> Result<(), Error> {
+        let payload = v.to_string().into_bytes();
+        let mut b = Vec::with_capacity(payload.len() + RECORD_HEAD + 8);
+        b.extend_from_slice(tag);
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        b.extend_from_slice(&payload);
+        b.extend_from_slice(&record_sum(tag, 0, 0, &payload).to_le_bytes());
+        self.write_synced(&b)
+    }
+
+    fn write_synced(&mut self, b: &[u8]) -> Result<(), Error> {
+        self.file.write_all(b).map_err(io(&self.path))?;
         self.file.sync_data().map_err(io(&self.path))?;
         self.end += b.len() as u64;
         Ok(())
@@ -323,7 +527,7 @@ pub fn read_unit(path: &Path, offset: u64, len: u64) -> Result<UnitRows, Error> 
     })
 }
 
-fn read_header(f: &mut File) -> Option<(Fingerprint, u64)> {
+fn read_header(f: &mut File) -> Option<(Fingerprint, Meta, u64)> {
     let mut magic = vec![0u8; MAGIC.len()];
     f.read_exact(&mut magic).ok()?;
     if magic != MAGIC {
@@ -349,6 +553,18 @@ fn read_header(f: &mut File) -> Option<(Fingerprint, u64)> {
         v.get(k)?.as_array()?.iter().map(|x| x.as_u64()).collect()
     };
     let s = |k: &str| -> Option<String> { Some(v.get(k)?.as_str()?.to_string()) };
+    let shard = match v.get("shard") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(o) => {
+            let g = |k: &str| o.get(k).and_then(|x| x.as_u64());
+            Some(Shard {
+                index: g("index")?,
+                count: g("count")?,
+                start: g("start")?,
+                end: g("end")?,
+            })
+        }
+    };
     Some((
         Fingerprint {
             spec: s("spec")?,
@@ -357,16 +573,24 @@ fn read_header(f: &mut File) -> Option<(Fingerprint, u64)> {
             trials: list("trials")?,
             chunk_trials: list("chunk_trials")?,
         },
+        Meta {
+            spec_origin: s("spec_origin").unwrap_or_default(),
+            spec_base: s("spec_base"),
+            cwd: s("cwd"),
+            trials_override: v.get("trials_override").and_then(|x| x.as_u64()),
+            shard,
+        },
         (MAGIC.len() + 8 + n as usize + 8) as u64,
     ))
 }
 
-/// (point, unit, payload offset, payload length, record end) of a valid record at `at`.
-fn parse_record(all: &[u8], at: usize) -> Option<(u32, u64, usize, usize, usize)> {
+/// (tag, point, unit, payload offset, payload length, record end) of a valid record at `at`.
+fn parse_record(
+    all: &[u8],
+    at: usize,
+) -> Option<(&'static [u8; 4], u32, u64, usize, usize, usize)> {
     let head = all.get(at..at.checked_add(RECORD_HEAD)?)?;
-    if &head[..4] != UNIT {
-        return None;
-    }
+    let tag = *TAGS.iter().find(|t| &head[..4] == t.as_slice())?;
     let point = u32::from_le_bytes(head[4..8].try_into().ok()?);
     let unit = u64::from_le_bytes(head[8..16].try_into().ok()?);
     let len = usize::try_from(u64::from_le_bytes(head[16..24].try_into().ok()?)).ok()?;
@@ -374,8 +598,13 @@ fn parse_record(all: &[u8], at: usize) -> Option<(u32, u64, usize, usize, usize)
     let end = off.checked_add(len)?.checked_add(8)?;
     let payload = all.get(off..off + len)?;
     let sum = u64::from_le_bytes(all.get(off + len..end)?.try_into().ok()?);
-    (sum == record_sum(point, unit, payload) && decode(payload).is_some())
-        .then_some((point, unit, off, len, end))
+    let valid = sum == record_sum(tag, point, unit, payload)
+        && if tag == UNIT {
+            decode(payload).is_some()
+        } else {
+            serde_json::from_slice::<serde_json::Value>(payload).is_ok()
+        };
+    valid.then_some((tag, point, unit, off, len, end))
 }
 
 #[cfg(test)]
@@ -423,7 +652,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j.partial");
         let fp = Fingerprint::of("spec", vec![9], vec![3]);
-        let mut j = Journal::create(&p, &fp).unwrap();
+        let meta = Meta {
+            spec_origin: "s.toml".into(),
+            spec_base: Some("/tmp".into()),
+            cwd: Some("/".into()),
+            trials_override: Some(9),
+            shard: Some(Shard::of(1, 3, 7)),
+        };
+        let mut j = Journal::create(&p, &fp, &meta).unwrap();
+        assert_eq!(Journal::read_head(&p).unwrap(), Some((fp.clone(), meta)));
+        j.append_session(&serde_json::json!({"host": "h"})).unwrap();
         assert_eq!(Journal::read_fingerprint(&p).unwrap(), Some(fp.clone()));
         j.append(0, 0, &rows(1.0, false)).unwrap();
         j.append(0, 1, &rows(2.0, false)).unwrap();
@@ -454,7 +692,35 @@ mod tests {
             read_unit(&p, o, l).unwrap().checksum(),
             rows(2.0, false).checksum()
         );
+        assert_eq!(s.sessions.len(), 1);
+        assert!(s.done.is_none());
+        j.append_done(&serde_json::json!({"units": 3})).unwrap();
+        let s = Journal::scan(&p).unwrap();
+        assert_eq!(s.done.as_ref().unwrap()["units"], 3);
+        // A unit recomputed after the shard was marked done makes it incomplete again.
+        j.append_encoded(0, 2, &encode(&rows(3.0, false))).unwrap();
+        assert!(Journal::scan(&p).unwrap().done.is_none());
+        assert!(j.append_encoded(0, 2, b"garbage").is_err());
         std::fs::write(&p, b"junk").unwrap();
         assert_eq!(Journal::read_fingerprint(&p).unwrap(), None);
+    }
+
+    #[test]
+    fn shards_tile_the_unit_range() {
+        for units in [0u64, 1, 5, 10, 97] {
+            for count in [1u64, 2, 3, 7, 200] {
+                let mut next = 0;
+                for i in 0..count {
+                    let s = Shard::of(i, count, units);
+                    assert_eq!(s.start, next, "{units} units, {i}/{count}");
+                    assert!(s.end >= s.start);
+                    // Balanced: sizes differ by at most one unit.
+                    assert!(s.end - s.start <= units.div_ceil(count));
+                    next = s.end;
+                }
+                assert_eq!(next, units);
+            }
+        }
+        assert_eq!(Shard::of(1, 3, 10).label(), "1/3");
     }
 }

@@ -17,12 +17,16 @@ pub mod error;
 pub mod inspect;
 pub mod journal;
 pub mod linalg;
+pub mod merge;
 pub mod metrics;
+#[cfg(feature = "mpi")]
+pub mod mpirun;
 pub mod nearest;
 pub mod npy;
 pub mod onnx;
 pub mod output;
 pub mod plan;
+pub mod provenance;
 pub mod report;
 pub mod rng;
 pub mod seriation;

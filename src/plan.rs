@@ -243,6 +243,70 @@ pub fn render(
     t
 }
 
+/// How `run --shard i/count` splits the study: per shard its global unit range,
+/// trials and (with a calibration) expected CPU and wall time on `threads`.
+pub fn render_shards(
+    study: &Study,
+    trials: Option<u64>,
+    count: u64,
+    calibration: Option<&[(f64, u64)]>,
+    threads: usize,
+    output: &Path,
+) -> String {
+    let fp = crate::engine::fingerprint(study, trials);
+    let (offsets, total) = crate::engine::unit_offsets(&fp);
+    let mut t = format!(
+        "shards: {count} over {total} units (contiguous slices of units numbered point by point; \
+         `corrmc run SPEC --shard i/{count}` writes {}.shard-i-of-{count})\n",
+        output.display()
+    );
+    t += &format!(
+        "{:>7} {:>15} {:>9} {:>8} {:>10} {:>10}\n",
+        "shard", "units", "trials", "points", "CPU", "wall"
+    );
+    let mut worst: f64 = 0.0;
+    for i in 0..count {
+        let s = crate::journal::Shard::of(i, count, total);
+        let (mut n, mut cpu) = (0u64, 0f64);
+        let mut points = std::collections::BTreeSet::new();
+        for (k, (&tk, &c)) in fp.trials.iter().zip(&fp.chunk_trials).enumerate() {
+            for u in 0..unit_count(tk, c) {
+                if (s.start..s.end).contains(&(offsets[k] + u)) {
+                    let r = crate::checkpoint::unit_trials(tk, c, u);
+                    n += r.end - r.start;
+                    points.insert(k);
+                    cpu += calibration.map_or(0.0, |cal| cal[k].0 * (r.end - r.start) as f64);
+                }
+            }
+        }
+        let wall = cpu / threads as f64;
+        worst = worst.max(wall);
+        let fmt = |x: f64| {
+            if calibration.is_some() {
+                crate::engine::format_duration(x)
+            } else {
+                "-".into()
+            }
+        };
+        t += &format!(
+            "{:>7} {:>15} {:>9} {:>8} {:>10} {:>10}\n",
+            s.label(),
+            format!("{}..{}", s.start, s.end),
+            n,
+            points.len(),
+            fmt(cpu),
+            fmt(wall)
+        );
+    }
+    if calibration.is_some() {
+        t += &format!(
+            "longest shard ~ {} wall on {threads} threads each\n",
+            crate::engine::format_duration(worst)
+        );
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,10 @@ pub struct Study {
     pub name: String,
     /// Where the study's one result file goes.
     pub output: PathBuf,
+    /// The folder relative input paths resolved against, as given (None: the
+    /// working directory or an embedded spec); kept so that shard files can be
+    /// merged without the original command line.
+    pub base: Option<PathBuf>,
     /// The swept keys (empty: a plain spec, written in the single-run layout).
     pub keys: Vec<String>,
     pub points: Vec<Point>,
@@ -91,6 +95,7 @@ impl Study {
             origin: spec.origin.clone(),
             name: spec.raw.name.clone(),
             output: spec.output.clone(),
+            base: None,
             keys: Vec::new(),
             points: vec![Point {
                 values: Vec::new(),
@@ -117,6 +122,12 @@ impl Study {
 
     /// As [`Study::parse`], relative input paths resolving against `base`.
     pub fn parse_in(text: &str, origin: &str, base: Option<&Path>) -> Result<Study, Error> {
+        let mut s = Study::parse_points(text, origin, base)?;
+        s.base = base.map(Path::to_path_buf);
+        Ok(s)
+    }
+
+    fn parse_points(text: &str, origin: &str, base: Option<&Path>) -> Result<Study, Error> {
         let mut table: toml::Table = match text.parse() {
             Ok(t) => t,
             // Let the spec parser give its usual message (line, column, key).
@@ -216,6 +227,7 @@ impl Study {
             origin: origin.to_string(),
             name,
             output,
+            base: None,
             keys: axes.into_iter().map(|(k, _)| k).collect(),
             points,
         })

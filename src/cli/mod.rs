@@ -6,6 +6,7 @@ pub mod common;
 pub mod criteria;
 pub mod export_training;
 pub mod inspect;
+pub mod merge;
 pub mod methods;
 pub mod plan;
 pub mod repair;
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment spec (TOML); with no spec, the embedded quick-start experiment.
     Run(run::RunArgs),
+    /// Combine the shard files of `run --shard i/k` into the study's result file.
+    Merge(merge::MergeArgs),
     /// Grid points, work units and estimated memory, output size and CPU time of a spec or sweep.
     Plan(plan::PlanArgs),
     /// Per-method statistics and the paired verdict against a baseline (a sweep: one block per grid point).
@@ -61,6 +64,7 @@ pub enum Command {
 pub fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Run(a) => run::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Report(a) => report::run(a),

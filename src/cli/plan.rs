@@ -27,6 +27,10 @@ pub struct PlanArgs {
     /// Seconds of single-thread calibration per point for the CPU-time estimate (0: skip).
     #[arg(long, default_value_t = 1.0)]
     pub calibrate_s: f64,
+    /// Show how `run --shard i/K` splits the units over K shards, with each shard's trials and
+    /// expected wall time on --threads threads (1 to 1000000).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub shards: Option<u64>,
 }
 
 pub fn run(args: &PlanArgs) -> Result<()> {
@@ -68,6 +72,12 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         "{}",
         plan::render(&study, &est, cal.as_deref(), threads, &output)
     );
+    if let Some(k) = args.shards {
+        print!(
+            "{}",
+            plan::render_shards(&study, args.trials, k, cal.as_deref(), threads, &output)
+        );
+    }
     match plan::check_resources(&study, args.trials, threads, &output) {
         Ok(()) => println!("resources: fits this machine"),
         Err(e) => println!("resources: `corrmc run` would refuse: {e}"),

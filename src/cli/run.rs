@@ -35,6 +35,30 @@ pub struct RunArgs {
     /// Do not print the summary table when done.
     #[arg(long)]
     pub no_summary: bool,
+    /// Compute only shard INDEX of COUNT (0-based, e.g. 2/8): a contiguous slice of the
+    /// study's work units, written to `<output>.shard-INDEX-of-COUNT`; combine the COUNT
+    /// shards with `corrmc merge`. Resumable with --resume like any run.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
+    /// Under `mpirun -n K`: split the units over the K ranks (each with --threads workers);
+    /// rank 0 writes the output, identical to a single-machine run. Needs a corrmc built
+    /// with `--features mpi` (as `./dev` builds it).
+    #[arg(long)]
+    pub mpi: bool,
+}
+
+/// Parses `--shard INDEX/COUNT` (0 <= INDEX < COUNT).
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || {
+        format!(
+            "expected INDEX/COUNT with 0 <= INDEX < COUNT <= 1000000 (0-based), e.g. 0/4; got '{s}'"
+        )
+    };
+    let (i, k) = s.split_once('/').ok_or_else(bad)?;
+    let i: u64 = i.trim().parse().map_err(|_| bad())?;
+    let k: u64 = k.trim().parse().map_err(|_| bad())?;
+    crate::engine::check_shard(i, k).map_err(|_| bad())?;
+    Ok((i, k))
 }
 
 /// Quotes an argument for a POSIX shell when it needs it.
@@ -71,16 +95,69 @@ fn signal_name(sig: i32) -> &'static str {
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
-    engine::check_options(&engine::RunOptions {
-        threads: args.threads,
-        trials: args.trials,
-        ..Default::default()
-    })?;
-    let study = match &args.spec {
+    if args.mpi {
+        #[cfg(feature = "mpi")]
+        return run_mpi(args);
+        #[cfg(not(feature = "mpi"))]
+        anyhow::bail!(
+            "--mpi: this corrmc was built without MPI support; build it with \
+             `cargo build --release --features mpi` (needs OpenMPI and libclang; `./dev setup` \
+             installs them), or split the study with --shard i/k and `corrmc merge`"
+        );
+    }
+    run_local(args, None)
+}
+
+/// `run --mpi`: every rank runs this; only rank 0 reports.
+#[cfg(feature = "mpi")]
+fn run_mpi(args: &RunArgs) -> Result<()> {
+    use mpi::traits::Communicator;
+    let Some((universe, threading)) = mpi::initialize_with_threading(mpi::Threading::Funneled)
+    else {
+        anyhow::bail!("--mpi: MPI is already initialized");
+    };
+    if threading < mpi::Threading::Funneled {
+        anyhow::bail!(
+            "--mpi: this MPI library grants {threading:?} threading, corrmc needs Funneled \
+             (rayon threads compute, the main thread alone calls MPI)"
+        );
+    }
+    let world = universe.world();
+    if world.rank() == 0 {
+        if let Err(e) = run_local(args, Some(&world)) {
+            // The other ranks may be waiting for work: end the whole job (MPI_Abort).
+            eprintln!("error: {e:#}");
+            world.abort(1);
+        }
+        return Ok(());
+    }
+    // A worker's own error (printed with its rank): exit without MPI_Finalize, so that
+    // mpirun ends the job and names the rank.
+    let failed = |e: anyhow::Error| -> Result<()> {
+        eprintln!("error: corrmc ({}): {e:#}", crate::mpirun::whoami(&world));
+        std::process::exit(1)
+    };
+    let study = match load_study(args) {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let opts = study_options(args);
+    match crate::mpirun::run(&world, &study, &opts) {
+        Ok(crate::mpirun::Outcome::Refused) => std::process::exit(1),
+        Ok(_) => Ok(()),
+        Err(e) => failed(e.into()),
+    }
+}
+
+fn load_study(args: &RunArgs) -> Result<Study> {
+    Ok(match &args.spec {
         Some(p) => Study::from_file(p)?,
         None => Study::single(Spec::quickstart()),
-    };
-    let opts = StudyOptions {
+    })
+}
+
+fn study_options(args: &RunArgs) -> StudyOptions {
+    StudyOptions {
         threads: args.threads,
         output: args.output.clone(),
         overwrite: args.overwrite,
@@ -94,11 +171,31 @@ pub fn run(args: &RunArgs) -> Result<()> {
         trials: args.trials,
         handle_signals: true,
         max_units: None,
-    };
+        shard: args.shard,
+    }
+}
+
+#[cfg(feature = "mpi")]
+type World<'a> = Option<&'a mpi::topology::SimpleCommunicator>;
+#[cfg(not(feature = "mpi"))]
+type World<'a> = Option<&'a ()>;
+
+/// A run on this machine, or rank 0 of an MPI run (`world`).
+fn run_local(args: &RunArgs, world: World<'_>) -> Result<()> {
+    engine::check_options(&engine::RunOptions {
+        threads: args.threads,
+        trials: args.trials,
+        ..Default::default()
+    })?;
+    let study = load_study(args)?;
+    let opts = study_options(args);
     let first = &study.points[0].spec;
+    let shard_note = args
+        .shard
+        .map_or(String::new(), |(i, k)| format!(", shard {i}/{k}"));
     if study.is_sweep() {
         eprintln!(
-            "corrmc: running sweep '{}' ({} points over {}; {} trials) from {}",
+            "corrmc: running sweep '{}' ({} points over {}; {} trials{shard_note}) from {}",
             study.name,
             study.points.len(),
             study.keys.join(", "),
@@ -107,7 +204,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         );
     } else {
         eprintln!(
-            "corrmc: running '{}' ({} trials, {} assets, {} methods) from {}",
+            "corrmc: running '{}' ({} trials, {} assets, {} methods{shard_note}) from {}",
             first.raw.name,
             args.trials.unwrap_or(first.raw.trials),
             first.raw.assets,
@@ -115,7 +212,26 @@ pub fn run(args: &RunArgs) -> Result<()> {
             study.origin
         );
     }
-    let report = engine::run_study(&study, &opts)?;
+    let report = match world {
+        #[cfg(feature = "mpi")]
+        Some(w) => match crate::mpirun::run(w, &study, &opts) {
+            Ok(crate::mpirun::Outcome::Root(r)) => r,
+            Ok(_) => unreachable!("rank 0 always reports"),
+            Err(e) => {
+                use mpi::traits::Communicator;
+                let out = args.output.clone().unwrap_or_else(|| study.output.clone());
+                let argv: Vec<String> = std::env::args().collect();
+                eprintln!(
+                    "error: {e}\ncorrmc: the units received so far are safe in {}; after fixing \
+                     the cause, resume with:\n  mpirun ... {}",
+                    crate::output::partial_path(&out).display(),
+                    resume_command(&argv)
+                );
+                w.abort(1);
+            }
+        },
+        _ => engine::run_study(&study, &opts)?,
+    };
     if report.units_kept > 0 || report.units_corrupt > 0 {
         eprintln!(
             "corrmc: resumed: kept {} of {} units verified by checksum{}",
@@ -160,6 +276,17 @@ pub fn run(args: &RunArgs) -> Result<()> {
             String::new()
         }
     );
+    if let Some((i, k)) = args.shard {
+        let out = args.output.clone().unwrap_or_else(|| study.output.clone());
+        eprintln!(
+            "corrmc: shard {i}/{k} complete ({} units). When all {k} shards are done, merge them:\n  \
+             corrmc merge -o {} {}",
+            report.units,
+            shell_quote(&out.display().to_string()),
+            shell_quote(&format!("{}.shard-*-of-{k}", out.display()))
+        );
+        return Ok(());
+    }
     if !args.no_summary {
         let s = crate::summary::summarize(&report.output)?;
         print!(
