@@ -9,11 +9,17 @@
 //! `chunk_trials` of the point's own spec, so the datasets do not depend on how
 //! the units are scheduled.
 //!
+//! A unit also carries exact (fixed-point) sums of the per-trial portfolio-return
+//! correlations of its trials, per absolute block of 100 trials
+//! ([`SimilaritySums`]): integer sums add up to the same `/method_similarity`
+//! whatever the unit boundaries, and in whatever order units are combined.
+//!
 //! When a unit completes, its rows and a done flag with an FNV-1a checksum of
 //! those rows are written (the flag last) and flushed; on resume a unit counts as
 //! done only if its rows, read back from disk, hash to the stored checksum.
 
 use crate::metrics::N_METRICS;
+use crate::verdict::taxonomy::SimilaritySums;
 use ndarray::{Array1, Array2, Array3};
 use std::ops::Range;
 
@@ -104,6 +110,10 @@ pub struct UnitRows {
     /// Per source diagnostic: [trials].
     pub diagnostics: Vec<Array1<f64>>,
     pub errors: ErrorRows,
+    /// Fixed-point sums of the methods' portfolio-return correlations per block of
+    /// 100 trials that the unit touches (exact, so units add up to the same
+    /// `/method_similarity` however the trials are chunked).
+    pub similarity: SimilaritySums,
 }
 
 impl UnitRows {
@@ -135,7 +145,9 @@ impl UnitRows {
             })
             .collect();
         let mut errors = ErrorRows::default();
+        let mut similarity = SimilaritySums::covering(m, start..start + k as u64);
         for (r, res) in results.iter().enumerate() {
+            similarity.add_trial(start + r as u64, &res.similarity);
             for (mi, oos, err) in &res.errors {
                 errors.trial.push(start + r as u64);
                 errors.method.push(*mi as u64);
@@ -152,6 +164,7 @@ impl UnitRows {
             weights,
             diagnostics,
             errors,
+            similarity,
         }
     }
 
@@ -181,6 +194,15 @@ impl UnitRows {
             h.write_u64(e.side[i]);
             h.write_u64(e.code[i]);
             h.write_str(&e.message[i]);
+        }
+        let sim = &self.similarity;
+        h.write_u64(sim.first_block);
+        h.write_u64(sim.blocks() as u64);
+        for v in &sim.sum {
+            h.write(&v.to_le_bytes());
+        }
+        for &c in &sim.count {
+            h.write_u64(c);
         }
         // 0 marks "no checksum" in the file; never produce it.
         h.finish().max(1)

@@ -21,8 +21,9 @@ use crate::simulate::simulate;
 use crate::spec::Spec;
 use crate::stop;
 use crate::sweep::Study;
+use crate::verdict::taxonomy::portfolio_correlations;
 use hdf5::types::VarLenUnicode;
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -78,7 +79,10 @@ pub fn run_trial(
         notes: Vec::with_capacity(m),
         diagnostics: sample.diagnostics,
         errors: Vec::new(),
+        similarity: [Array2::zeros((0, 0)), Array2::zeros((0, 0))],
     };
+    // In-sample weights of the methods that succeeded, for the strategy taxonomy.
+    let mut kept: Vec<Option<Array1<f64>>> = Vec::with_capacity(m);
     let weights =
         |a: &dyn Allocator, est: &Estimate, oos: bool| -> Result<(Array1<f64>, f64), MethodError> {
             let ctx = Context {
@@ -121,6 +125,7 @@ pub fn run_trial(
             }
             Err(_) => res.metrics.push([f64::NAN; N_METRICS]),
         }
+        kept.push(w_is.as_ref().ok().cloned());
         if let Some(ws) = res.weights.as_mut() {
             ws.push(
                 w_is.as_ref()
@@ -134,6 +139,10 @@ pub fn run_trial(
             res.errors.push((mi, true, e));
         }
     }
+    res.similarity = [
+        portfolio_correlations(&kept, data.cov_is.view()),
+        portfolio_correlations(&kept, data.cov_oos.view()),
+    ];
     Ok(res)
 }
 
@@ -188,14 +197,14 @@ pub fn check_options(opts: &RunOptions) -> Result<usize, Error> {
 
 /// Bytes a run holds at its peak: per worker one trial's paths and matrices (the T×n normals
 /// of the longer path and about a dozen n×n matrices), plus the chunk of sampled correlation
-/// matrices and results in flight.
+/// matrices and results in flight (each with its two M×M portfolio-correlation matrices).
 pub fn estimate_memory(spec: &Spec, threads: usize, trials: u64) -> f64 {
     let n = spec.raw.assets as f64;
     let t = spec.raw.in_sample_days.max(spec.raw.out_of_sample_days) as f64;
     let m = spec.methods.len() as f64;
     let chunk = (spec.chunk_trials as f64).min(trials as f64);
     let per_worker = 8.0 * (n * t + 12.0 * n * n + 4.0 * m * n);
-    let per_trial_in_flight = 8.0 * (n * n + m * (10.0 + n));
+    let per_trial_in_flight = 8.0 * (n * n + m * (10.0 + n) + 2.0 * m * m);
     threads as f64 * per_worker + chunk * per_trial_in_flight
 }
 

@@ -25,12 +25,16 @@
 //! is a journal with a `DONE` record after its last unit, renamed from
 //! `<shard>.partial` to `<shard>` (README "Running on a cluster").
 //!
+//! The payload ends with the unit's similarity sums: u64 first block, u64 blocks,
+//! then i128 sums and u64 counts, each [blocks × 2 × M(M+1)/2].
+//!
 //! A unit may appear more than once (recomputed after its record was found
 //! corrupt); the last valid record wins. Each append is followed by
 //! `fdatasync`, so a unit reported done also survives a machine crash.
 
 use crate::Error;
 use crate::checkpoint::{ErrorRows, Fingerprint, Fnv64, UnitRows};
+use crate::verdict::taxonomy::{FIXED_POINT_BITS, SIMILARITY_BLOCK, SimilaritySums, pair_count};
 use ndarray::{Array1, Array2, Array3};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -83,6 +87,15 @@ pub fn encode(r: &UnitRows) -> Vec<u8> {
         }
         u(&mut b, e.message[i].len() as u64);
         b.extend_from_slice(e.message[i].as_bytes());
+    }
+    let sim = &r.similarity;
+    u(&mut b, sim.first_block);
+    u(&mut b, sim.blocks() as u64);
+    for v in &sim.sum {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    for &c in &sim.count {
+        u(&mut b, c);
     }
     b
 }
@@ -156,7 +169,40 @@ pub fn decode(b: &[u8]) -> Option<UnitRows> {
             .message
             .push(String::from_utf8(c.take(l)?.to_vec()).ok()?);
     }
-    (c.at == b.len()).then_some(UnitRows {
+    // Similarity sums (blocks × 2 sides × pairs): as many blocks as k trials can
+    // touch, each count at most the block's trials, each sum within ±count·2^96.
+    let first_block = c.u64()?;
+    let pairs = pair_count(m);
+    let nb = c.len(2 * pairs.max(1) * 24)?;
+    let max_blocks = match k {
+        0 => 0,
+        _ => (k as u64 - 1).div_ceil(SIMILARITY_BLOCK) as usize + 1,
+    };
+    if (k > 0 && nb == 0) || nb > max_blocks {
+        return None;
+    }
+    let n = nb * 2 * pairs;
+    let sum: Vec<i128> = c
+        .take(n * 16)?
+        .chunks_exact(16)
+        .map(|x| i128::from_le_bytes(x.try_into().unwrap()))
+        .collect();
+    let mut count = Vec::with_capacity(n);
+    for _ in 0..n {
+        count.push(c.u64()?);
+    }
+    let bound = k.min(SIMILARITY_BLOCK as usize) as u64;
+    let plausible = sum
+        .iter()
+        .zip(&count)
+        .all(|(&s, &n)| n <= bound && s.unsigned_abs() <= (n as u128) << FIXED_POINT_BITS);
+    let similarity = SimilaritySums {
+        methods: m,
+        first_block,
+        sum: Array3::from_shape_vec((nb, 2, pairs), sum).ok()?,
+        count: Array3::from_shape_vec((nb, 2, pairs), count).ok()?,
+    };
+    (plausible && c.at == b.len()).then_some(UnitRows {
         metrics,
         status,
         status_oos,
@@ -164,6 +210,7 @@ pub fn decode(b: &[u8]) -> Option<UnitRows> {
         weights,
         diagnostics,
         errors,
+        similarity,
     })
 }
 
@@ -628,7 +675,19 @@ mod tests {
                 code: vec![4],
                 message: vec!["no convergence après 3 iterations".into()],
             },
+            similarity: sums(seed),
         }
+    }
+
+    /// Sums of 3 trials (98..101: blocks 0 and 1) of 2 methods, the second of
+    /// which failed, with negative and tiny values to exercise the i128s' bytes.
+    fn sums(seed: f64) -> SimilaritySums {
+        let mut s = SimilaritySums::covering(2, 98..101);
+        let rho = |x: f64| ndarray::array![[1.0, x], [x, f64::NAN]];
+        for (t, x) in [(98, -1.0), (99, seed / 10.0), (100, -2f64.powi(-60))] {
+            s.add_trial(t, &[rho(x), rho(-x)]);
+        }
+        s
     }
 
     #[test]
@@ -645,6 +704,33 @@ mod tests {
         let mut long = b.clone();
         long.push(0);
         assert!(decode(&long).is_none());
+        // The similarity sums come back exactly (the i128s and counts).
+        let r = rows(0.5, false);
+        let d = decode(&encode(&r)).unwrap();
+        assert_eq!(d.similarity, r.similarity);
+        let sim = &d.similarity;
+        assert_eq!((sim.first_block, sim.blocks()), (0, 2));
+        // Block 1 holds trial 100 alone: ρ = ∓2^-60 is ∓2^36 in fixed point; pair
+        // (1, 1) of the failed method is never counted.
+        assert_eq!(
+            (sim.sum[(1, 0, 1)], sim.sum[(1, 1, 1)]),
+            (-(1 << 36), 1 << 36)
+        );
+        assert_eq!(
+            sim.count.slice(ndarray::s![.., 0, ..]),
+            ndarray::array![[2, 2, 0], [1, 1, 0]]
+        );
+        // Implausible sums are refused: a count above the unit's 3 trials, a sum
+        // beyond ±count·2^96, more blocks than 3 trials can touch.
+        let mut bad = r.clone();
+        bad.similarity.count[(0, 0, 0)] = 4;
+        assert!(decode(&encode(&bad)).is_none());
+        let mut bad = r.clone();
+        bad.similarity.sum[(1, 1, 0)] = (1i128 << 96) + 1;
+        assert!(decode(&encode(&bad)).is_none());
+        let mut bad = r.clone();
+        bad.similarity = SimilaritySums::covering(2, 0..300);
+        assert!(decode(&encode(&bad)).is_none());
     }
 
     #[test]

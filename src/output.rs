@@ -10,8 +10,9 @@ use crate::Error;
 use crate::checkpoint::{ErrorRows, UnitRows};
 use crate::error::MethodError;
 use crate::metrics::{METRICS, N_METRICS};
+use crate::verdict::taxonomy::{SIMILARITY_BLOCK, SimilaritySums, blocks_of, pair_count};
 use hdf5::types::VarLenUnicode;
-use ndarray::{Array1, s};
+use ndarray::{Array1, Array2, Array3, Array4, s};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -30,6 +31,10 @@ pub struct TrialResult {
     pub notes: Vec<f64>,
     /// (method index, out-of-sample?, error).
     pub errors: Vec<(usize, bool, MethodError)>,
+    /// Correlations of the methods' portfolio returns (M × M, in-sample weights)
+    /// under `[in-sample, out-of-sample]` covariance; NaN for a method that failed
+    /// ([`crate::verdict::taxonomy::portfolio_correlations`]).
+    pub similarity: [Array2<f64>; 2],
 }
 
 pub(crate) fn h5err(path: &Path) -> impl Fn(hdf5::Error) -> Error + '_ {
@@ -310,7 +315,8 @@ impl PointWriter {
             &cp,
             "description",
             "work units of chunk_trials trials: done (1 = rows written and verified by checksum), \
-             checksum (FNV-1a 64 of the unit's rows), errors/<unit>/ (the unit's /errors rows)",
+             checksum (FNV-1a 64 of the unit's rows), errors/<unit>/ (the unit's /errors rows), \
+             similarity/<unit>/ (the unit's fixed-point sums of /method_similarity)",
         )
         .map_err(&e)?;
         let uc = units.clamp(1, 4096);
@@ -327,6 +333,7 @@ impl PointWriter {
             .create("checksum")
             .map_err(&e)?;
         cp.create_group("errors").map_err(&e)?;
+        cp.create_group("similarity").map_err(&e)?;
         drop(e);
         let names: Vec<&str> = h.diagnostics.iter().map(|d| d.name).collect();
         PointWriter::open(group, path, &names)
@@ -443,6 +450,13 @@ impl PointWriter {
             let g = self.group.create_group(&name).map_err(&e)?;
             write_error_rows(&g, &rows.errors).map_err(&e)?;
         }
+        let sim = &rows.similarity;
+        self.check_similarity(u, sim)?;
+        let name = format!("checkpoint/similarity/{u}");
+        if self.group.link_exists(&name) {
+            self.group.unlink(&name).map_err(&e)?;
+        }
+        write_similarity(&self.group.create_group(&name).map_err(&e)?, sim).map_err(&e)?;
         self.checksum
             .write_slice(
                 &Array1::from_elem(1, rows.checksum()),
@@ -484,6 +498,7 @@ impl PointWriter {
         } else {
             ErrorRows::default()
         };
+        let similarity = self.read_similarity(u)?;
         Ok(UnitRows {
             metrics,
             status: self
@@ -501,7 +516,47 @@ impl PointWriter {
             weights,
             diagnostics,
             errors,
+            similarity,
         })
+    }
+
+    /// Unit `u`'s similarity sums as written by [`Self::write_unit`].
+    fn read_similarity(&self, u: u64) -> Result<SimilaritySums, Error> {
+        let name = format!("checkpoint/similarity/{u}");
+        let g = self.group.group(&name).map_err(|err| {
+            Error::io(
+                &self.path,
+                format!("{name}: {err} (written by a corrmc without /method_similarity?)"),
+            )
+        })?;
+        let sim = read_similarity(&g, self.methods)
+            .map_err(|err| Error::io(&self.path, format!("{name}: {err}")))?;
+        self.check_similarity(u, &sim)?;
+        Ok(sim)
+    }
+
+    /// Unit `u`'s similarity sums cover exactly the blocks its trials touch.
+    fn check_similarity(&self, u: u64, sim: &SimilaritySums) -> Result<(), Error> {
+        let want = blocks_of(&crate::checkpoint::unit_trials(self.trials, self.chunk, u));
+        if sim.methods != self.methods
+            || sim.first_block != want.start
+            || sim.blocks() as u64 != want.end - want.start
+        {
+            return Err(Error::io(
+                &self.path,
+                format!(
+                    "unit {u}: similarity sums of {} methods over blocks {}..{}, expected {} \
+                     methods over blocks {}..{} (a damaged checkpoint)",
+                    sim.methods,
+                    sim.first_block,
+                    sim.first_block + sim.blocks() as u64,
+                    self.methods,
+                    want.start,
+                    want.end
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The units marked done whose rows still hash to their stored checksum, and
@@ -530,8 +585,8 @@ impl PointWriter {
         Ok((ok, corrupt, failures))
     }
 
-    /// Assembles `/errors` from the units' error rows (in trial order) and marks
-    /// the point complete.
+    /// Assembles `/errors` from the units' error rows (in trial order) and
+    /// `/method_similarity*` from their similarity sums, and marks the point complete.
     pub fn finish(&self) -> Result<usize, Error> {
         let e = h5err(&self.path);
         let mut all = ErrorRows::default();
@@ -553,9 +608,179 @@ impl PointWriter {
         )
         .map_err(&e)?;
         write_error_rows(&g, &all).map_err(&e)?;
+        self.write_method_similarity()?;
         put_num_attr(&self.group, "complete", 1u8).map_err(&e)?;
         Ok(all.len())
     }
+
+    /// `/method_similarity` and its companions from the units' exact sums (the
+    /// same whatever the chunking: see [`SimilaritySums`]). Streams unit by unit:
+    /// memory holds one unit's blocks, not the study's.
+    fn write_method_similarity(&self) -> Result<(), Error> {
+        let e = h5err(&self.path);
+        let m = self.methods;
+        for name in [
+            "method_similarity",
+            "method_similarity_is",
+            "method_similarity_count",
+            "method_similarity_is_count",
+            "method_similarity_blocks",
+        ] {
+            if self.group.link_exists(name) {
+                // Left by a run killed while finishing; rebuilt identically.
+                self.group.unlink(name).map_err(&e)?;
+            }
+        }
+        let k = blocks_of(&(0..self.trials)).end as usize;
+        let blocks = self
+            .group
+            .new_dataset::<f64>()
+            .fill_value(f64::NAN)
+            .shape((k, m, m))
+            .create("method_similarity_blocks")
+            .map_err(&e)?;
+        set_str_attr(
+            &blocks,
+            "description",
+            &format!(
+                "[blocks x M x M] method_similarity per block of {SIMILARITY_BLOCK} consecutive \
+                 trials (block b: trials {SIMILARITY_BLOCK}b to {SIMILARITY_BLOCK}b + {}, the \
+                 last one possibly shorter), for the bootstrap stability of the taxonomy",
+                SIMILARITY_BLOCK - 1
+            ),
+        )
+        .map_err(&e)?;
+        set_num_attr(&blocks, "block_trials", SIMILARITY_BLOCK).map_err(&e)?;
+        let write_blocks = |s: &SimilaritySums| -> Result<(), Error> {
+            let a = s.first_block as usize;
+            blocks
+                .write_slice(&s.block_means(1), s![a..a + s.blocks(), .., ..])
+                .map_err(&e)
+        };
+        // Units follow each other in trial order, so a unit shares at most its
+        // first block with the one before: carry that unit's last block until the
+        // next unit has added its share.
+        let mut total = SimilaritySums::covering(m, 0..1);
+        let mut carry: Option<SimilaritySums> = None;
+        for u in 0..self.units() {
+            let mut sim = self.read_similarity(u)?;
+            total
+                .absorb(&sim.collapsed())
+                .map_err(|err| Error::io(&self.path, format!("unit {u}: {err}")))?;
+            if let Some(c) = carry.take() {
+                if c.first_block == sim.first_block {
+                    sim.absorb(&c)
+                        .map_err(|err| Error::io(&self.path, format!("unit {u}: {err}")))?;
+                } else {
+                    write_blocks(&c)?;
+                }
+            }
+            let nb = sim.blocks();
+            write_blocks(&sim.sub_blocks(0..nb - 1))?;
+            carry = Some(sim.sub_blocks(nb - 1..nb));
+        }
+        if let Some(c) = carry {
+            write_blocks(&c)?;
+        }
+        let means = [
+            (
+                "method_similarity",
+                total.mean(1),
+                "[M x M] mean over trials of the correlation of two methods' portfolio returns \
+                 under the out-of-sample covariance S, w_a'S w_b / sqrt(w_a'S w_a w_b'S w_b) with \
+                 the in-sample weights; each pair over the trials where both succeeded (their \
+                 number in method_similarity_count), NaN where there were none. Summed exactly \
+                 in fixed point (round(rho * 2^96) as integers), so independent of threads and \
+                 chunking",
+            ),
+            (
+                "method_similarity_is",
+                total.mean(0),
+                "[M x M] the same under the in-sample covariance (trials in \
+                 method_similarity_is_count)",
+            ),
+        ];
+        for (name, a, desc) in &means {
+            let ds = self
+                .group
+                .new_dataset_builder()
+                .with_data(a)
+                .create(*name)
+                .map_err(&e)?;
+            set_str_attr(&ds, "description", desc).map_err(&e)?;
+        }
+        let counts = [
+            (
+                "method_similarity_count",
+                total.counts(1),
+                "[M x M] trials in the mean of method_similarity",
+            ),
+            (
+                "method_similarity_is_count",
+                total.counts(0),
+                "[M x M] trials in the mean of method_similarity_is",
+            ),
+        ];
+        for (name, a, desc) in &counts {
+            let ds = self
+                .group
+                .new_dataset_builder()
+                .with_data(a)
+                .create(*name)
+                .map_err(&e)?;
+            set_str_attr(&ds, "description", desc).map_err(&e)?;
+        }
+        Ok(())
+    }
+}
+
+/// A unit's similarity sums as HDF5 (only unsigned types, which every reader
+/// handles): attribute `first_block`; `sum` u64 [blocks × 2 × pairs × 2], the
+/// i128 sums as (low, high) 64-bit halves of their two's complement; `count` u64
+/// [blocks × 2 × pairs]. Side 0 in-sample, 1 out-of-sample; pairs a ≤ b row-major.
+fn write_similarity(g: &hdf5::Group, s: &SimilaritySums) -> hdf5::Result<()> {
+    let (nb, sides, p) = s.sum.dim();
+    let halves = Array4::from_shape_fn((nb, sides, p, 2), |(b, k, i, h)| {
+        (s.sum[(b, k, i)] as u128 >> (64 * h)) as u64
+    });
+    let rows = nb.clamp(1, 64);
+    g.new_dataset_builder()
+        .chunk((rows, sides, p.max(1), 2))
+        .deflate(4)
+        .with_data(&halves)
+        .create("sum")?;
+    g.new_dataset_builder()
+        .chunk((rows, sides, p.max(1)))
+        .deflate(4)
+        .with_data(&s.count)
+        .create("count")?;
+    set_num_attr(g, "first_block", s.first_block)
+}
+
+fn read_similarity(g: &hdf5::Group, methods: usize) -> hdf5::Result<SimilaritySums> {
+    let first_block: u64 = num_attr(g, "first_block")?;
+    let halves = g.dataset("sum")?.read::<u64, ndarray::Ix4>()?;
+    let count = g.dataset("count")?.read::<u64, ndarray::Ix3>()?;
+    let (nb, sides, p, two) = halves.dim();
+    if (sides, p, two) != (2, pair_count(methods), 2) || count.dim() != (nb, sides, p) {
+        return Err(hdf5::Error::from(
+            format!(
+                "shapes {:?} and {:?} do not fit {methods} methods",
+                halves.shape(),
+                count.shape()
+            )
+            .as_str(),
+        ));
+    }
+    let sum = Array3::from_shape_fn((nb, sides, p), |(b, k, i)| {
+        (halves[(b, k, i, 0)] as u128 | (halves[(b, k, i, 1)] as u128) << 64) as i128
+    });
+    Ok(SimilaritySums {
+        methods,
+        first_block,
+        sum,
+        count,
+    })
 }
 
 fn write_error_rows(g: &hdf5::Group, rows: &ErrorRows) -> hdf5::Result<()> {

@@ -691,8 +691,9 @@ fn report_draws_the_strategy_taxonomy_when_the_file_has_it() {
     });
     {
         let f = hdf5::File::open_rw(&out).unwrap();
-        // A known structure (the engine does not record /method_similarity yet: see the
-        // README's output layout).
+        // Replace what the engine recorded with a known structure.
+        f.unlink("method_similarity").unwrap();
+        f.unlink("method_similarity_blocks").unwrap();
         f.new_dataset_builder()
             .with_data(&rho)
             .create("method_similarity")
@@ -734,4 +735,257 @@ fn report_draws_the_strategy_taxonomy_when_the_file_has_it() {
         .filter(|n| n.has_tag_name("polygon"))
         .count();
     assert_eq!(cells, 25);
+}
+
+/// 250 trials (blocks of 100, 100 and 50) of 12 assets with 13 in-sample days:
+/// the estimate's rcond spreads over 1e-8 .. 1e-2, and MinVar refuses those below
+/// 4e-4, so it fails in about half of the trials.
+const SIMILARITY_SPEC: &str = r#"
+name = "similarity"
+seed = 11
+trials = 250
+assets = 12
+in_sample_days = 13
+out_of_sample_days = 40
+methods = ["EW", "RP", "MinVar", "HRP"]
+store_weights = true
+chunk_trials = 7
+[source]
+kind = "block"
+sectors = 3
+subsectors = 2
+[volatility]
+model = "uniform"
+low = 0.01
+high = 0.02
+[control.MinVar]
+rcond_min = 4e-4
+"#;
+
+const SIMILARITY_SETS: [&str; 5] = [
+    "method_similarity",
+    "method_similarity_is",
+    "method_similarity_count",
+    "method_similarity_is_count",
+    "method_similarity_blocks",
+];
+
+/// Runs SIMILARITY_SPEC with `chunk_trials = chunk` on `threads` threads into
+/// `dir/name.h5`; with `first`, stops after that many units, then resumes.
+fn similarity_run(
+    dir: &std::path::Path,
+    name: &str,
+    threads: usize,
+    chunk: usize,
+    first: Option<u64>,
+) -> PathBuf {
+    use corrmc::engine::{StudyOptions, run_study};
+    let text = SIMILARITY_SPEC.replace("chunk_trials = 7", &format!("chunk_trials = {chunk}"));
+    let study = corrmc::sweep::Study::parse(&text, "similarity.toml").unwrap();
+    let out = dir.join(format!("{name}.h5"));
+    let opts = StudyOptions {
+        threads: Some(threads),
+        output: Some(out.clone()),
+        ..Default::default()
+    };
+    if let Some(k) = first {
+        let r = run_study(
+            &study,
+            &StudyOptions {
+                max_units: Some(k),
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        assert!(!r.complete && r.units_done == k, "{r:?}");
+        let r = run_study(
+            &study,
+            &StudyOptions {
+                resume: true,
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        assert!(r.complete && r.units_kept == k, "{r:?}");
+    } else {
+        assert!(run_study(&study, &opts).unwrap().complete);
+    }
+    out
+}
+
+fn read_f64(p: &std::path::Path, name: &str) -> Vec<f64> {
+    let f = hdf5::File::open(p).unwrap();
+    f.dataset(name).unwrap().read_raw::<f64>().unwrap()
+}
+
+fn read_u64(p: &std::path::Path, name: &str) -> Vec<u64> {
+    let f = hdf5::File::open(p).unwrap();
+    f.dataset(name).unwrap().read_raw::<u64>().unwrap()
+}
+
+fn raw_bytes(p: &std::path::Path, name: &str) -> (Vec<usize>, Vec<u8>) {
+    let f = hdf5::File::open(p).unwrap();
+    let d = f.dataset(name).unwrap();
+    let bytes = if name.ends_with("count") {
+        d.read_raw::<u64>()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    } else {
+        d.read_raw::<f64>()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v.to_bits().to_le_bytes())
+            .collect()
+    };
+    (d.shape(), bytes)
+}
+
+#[test]
+fn engine_records_method_similarity_independent_of_threads_and_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Chunks of 64 and 7 cut the 100-trial blocks in different places (unit 14 of
+    // 7 trials is 98..105, across blocks 0 and 1); 250 is one unit; the last run
+    // is stopped after 5 units of 7 and resumed.
+    let reference = similarity_run(d, "t1-c64", 1, 64, None);
+    let others = [
+        similarity_run(d, "t2-c7", 2, 7, None),
+        similarity_run(d, "t2-c250", 2, 250, None),
+        similarity_run(d, "t2-c7-resumed", 2, 7, Some(5)),
+    ];
+    for o in &others {
+        for n in SIMILARITY_SETS {
+            assert_eq!(
+                raw_bytes(&reference, n),
+                raw_bytes(o, n),
+                "{n}: {} vs {}",
+                reference.display(),
+                o.display()
+            );
+        }
+    }
+    let m = 4;
+    let rho = read_f64(&reference, "method_similarity");
+    let rho_is = read_f64(&reference, "method_similarity_is");
+    let count = read_u64(&reference, "method_similarity_count");
+    let count_is = read_u64(&reference, "method_similarity_is_count");
+    assert_eq!((rho.len(), count.len()), (m * m, m * m));
+    // A pair's count is the number of trials where both methods' in-sample
+    // weights succeeded (/status 0): every successful portfolio has a positive
+    // variance under either covariance.
+    let status = read_status(&reference);
+    let both = |a: usize, b: usize| {
+        (0..250)
+            .filter(|&t| status[t * m + a] == 0 && status[t * m + b] == 0)
+            .count() as u64
+    };
+    let minvar_ok = both(2, 2);
+    assert!(
+        minvar_ok > 0 && minvar_ok < 250,
+        "MinVar succeeded in {minvar_ok} of 250 trials: the test wants partial failures"
+    );
+    for a in 0..m {
+        for b in 0..m {
+            let (ab, ba) = (a * m + b, b * m + a);
+            assert_eq!(
+                (count[ab], count_is[ab]),
+                (both(a, b), both(a, b)),
+                "{a},{b}"
+            );
+            for r in [&rho, &rho_is] {
+                assert_eq!(r[ab].to_bits(), r[ba].to_bits(), "symmetric");
+                if a == b {
+                    assert_eq!(r[ab], 1.0);
+                } else {
+                    assert!((-1.0..=1.0).contains(&r[ab]), "{a},{b}: {}", r[ab]);
+                }
+            }
+        }
+    }
+    // EW and HRP are both long-only, diversified portfolios: strongly alike.
+    assert!(rho[3] > 0.5, "EW vs HRP {}", rho[3]);
+    // Blocks of 100, 100 and 50 trials: the overall mean is their count-weighted mean.
+    let blocks = read_f64(&reference, "method_similarity_blocks");
+    assert_eq!(blocks.len(), 3 * m * m);
+    let (a, b) = (0, 3);
+    let w = (100.0 * (blocks[a * m + b] + blocks[m * m + a * m + b])
+        + 50.0 * blocks[2 * m * m + a * m + b])
+        / 250.0;
+    assert!(
+        (w - rho[a * m + b]).abs() < 1e-14,
+        "{w} vs {}",
+        rho[a * m + b]
+    );
+}
+
+fn read_status(p: &std::path::Path) -> Vec<u8> {
+    let f = hdf5::File::open(p).unwrap();
+    f.dataset("status").unwrap().read_raw::<u8>().unwrap()
+}
+
+/// The recorded means against a direct computation: each trial's covariances
+/// re-simulated from (seed, trial), the stored in-sample weights, ρ by its
+/// definition, averaged in f64 over the trials where both methods have weights.
+#[test]
+fn method_similarity_matches_a_direct_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = similarity_run(dir.path(), "direct", 2, 7, None);
+    let spec = corrmc::spec::Spec::parse(SIMILARITY_SPEC, "similarity.toml").unwrap();
+    let source = spec.build_source().unwrap();
+    let (t_all, m, n) = (250usize, 4usize, 12usize);
+    let w = read_f64(&out, "weights");
+    // [side][a][b]: (Σρ, count) overall and for block 1 (trials 100..199).
+    let mut sum = vec![[0.0f64; 2]; 2 * m * m];
+    let mut block1 = vec![(0.0f64, 0u64); m * m];
+    for t in 0..t_all {
+        let corr = source.sample(spec.raw.seed, t as u64).unwrap().corr;
+        let data = corrmc::simulate::simulate(corr, &spec.sim, spec.raw.seed, t as u64).unwrap();
+        let wt = |a: usize| ndarray::Array1::from(w[(t * m + a) * n..(t * m + a + 1) * n].to_vec());
+        for (side, s) in [&data.cov_is, &data.cov_oos].into_iter().enumerate() {
+            for a in 0..m {
+                for b in 0..m {
+                    let (wa, wb) = (wt(a), wt(b));
+                    if wa.iter().chain(wb.iter()).any(|x| !x.is_finite()) {
+                        continue;
+                    }
+                    let r =
+                        wa.dot(&s.dot(&wb)) / (wa.dot(&s.dot(&wa)) * wb.dot(&s.dot(&wb))).sqrt();
+                    sum[side * m * m + a * m + b][0] += r;
+                    sum[side * m * m + a * m + b][1] += 1.0;
+                    if side == 1 && (100..200).contains(&t) {
+                        block1[a * m + b].0 += r;
+                        block1[a * m + b].1 += 1;
+                    }
+                }
+            }
+        }
+    }
+    for (side, name) in [(0, "method_similarity_is"), (1, "method_similarity")] {
+        let got = read_f64(&out, name);
+        for k in 0..m * m {
+            let [s, c] = sum[side * m * m + k];
+            if c == 0.0 {
+                assert!(got[k].is_nan(), "{name}[{k}]: {} with no trials", got[k]);
+            } else {
+                assert!(
+                    (got[k] - s / c).abs() < 1e-13,
+                    "{name}[{k}]: {} vs direct {}",
+                    got[k],
+                    s / c
+                );
+            }
+        }
+    }
+    let blocks = read_f64(&out, "method_similarity_blocks");
+    for k in 0..m * m {
+        let (s, c) = block1[k];
+        let got = blocks[m * m + k];
+        assert!(
+            (c == 0 && got.is_nan()) || (got - s / c as f64).abs() < 1e-13,
+            "block 1 [{k}]: {got} vs direct {}",
+            s / c as f64
+        );
+    }
 }
