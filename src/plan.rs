@@ -10,7 +10,7 @@
 //!   (file/bank size on disk, CorrGAN model size plus `3·batch·n²·8`). Points run
 //!   one after another.
 //! - output size (uncompressed, an upper bound: deflate only shrinks it) =
-//!   Σ points `T·M·(9·8 + 2)` + `T·M·n·8` with weights + `T·8` per source
+//!   Σ points `T·M·((N_METRICS + 2)·8 + 2)` (N_METRICS = 14: `T·M·130`) + `T·M·n·8` with weights + `T·8` per source
 //!   diagnostic, plus the error messages.
 //! - CPU time: measured by running a few trials of every point on one thread
 //!   (`calibrate`), the same trials a run starts with.
@@ -266,8 +266,8 @@ kind = "uniform"
         let e = estimate(&s, None, 2);
         assert_eq!(e.trials, 1000);
         assert_eq!(e.units, 10);
-        // 2 methods × (9 f64 + 2 status bytes) per trial, 9 bytes per unit.
-        assert_eq!(e.output, 1000 * 2 * (9 * 8 + 2) + 10 * 9);
+        // 2 methods × (14 metrics + 2 f64 + 2 status bytes) per trial, 9 bytes per unit.
+        assert_eq!(e.output, 1000 * 2 * (16 * 8 + 2) + 10 * 9);
         let w = Study::parse(
             &SPEC.replace("chunk_trials", "store_weights = true\nchunk_trials"),
             "p.toml",
