@@ -16,6 +16,7 @@ fn data(n: usize) -> corrmc::simulate::TrialData {
         in_sample_days: 756,
         out_of_sample_days: 756,
         vol: VolModel::Unit,
+        returns: Default::default(),
     };
     simulate(c, &p, 1, 0).unwrap()
 }

@@ -106,7 +106,7 @@ pub fn run_trial(
         let mut w_is = w_is;
         match &w_is {
             Ok(w) => {
-                let m = measure(w, w_oos.as_ref().ok(), &data, spec.raw.annualization);
+                let m = measure(w, w_oos.as_ref().ok(), &data, &spec.metric_params());
                 // A volatility that is not finite is a failure, never a result.
                 if m[..3].iter().all(|v| v.is_finite()) {
                     res.metrics.push(m);

@@ -10,11 +10,11 @@
 //!   (file/bank size on disk, CorrGAN model size plus `3·batch·n²·8`). Points run
 //!   one after another.
 //! - output size (uncompressed, an upper bound: deflate only shrinks it) =
-//!   Σ points `T·M·(9·8 + 2)` + `T·M·n·8` with weights + `T·8` per source
-//!   diagnostic, plus the error messages, plus the similarity sums: per unit and
-//!   block of 100 trials it touches (at most units + K, K = ⌈T/100⌉)
-//!   `2·M(M+1)/2·24` (i128 sum and u64 count per side and pair), and the final
-//!   `/method_similarity*` `(K + 4)·M²·8`.
+//!   Σ points `T·M·((N_METRICS + 2)·8 + 2)` (N_METRICS = 14: `T·M·130`) +
+//!   `T·M·n·8` with weights + `T·8` per source diagnostic, plus the error
+//!   messages, plus the similarity sums: per unit and block of 100 trials it
+//!   touches (at most units + K, K = ⌈T/100⌉) `2·M(M+1)/2·24` (i128 sum and u64
+//!   count per side and pair), and the final `/method_similarity*` `(K + 4)·M²·8`.
 //! - CPU time: measured by running a few trials of every point on one thread
 //!   (`calibrate`), the same trials a run starts with.
 
@@ -340,11 +340,11 @@ kind = "uniform"
         let e = estimate(&s, None, 2);
         assert_eq!(e.trials, 1000);
         assert_eq!(e.units, 10);
-        // 2 methods × (9 f64 + 2 status bytes) per trial, 9 bytes per unit; the
-        // similarity sums of 3 pairs on 2 sides for (10 units + 10 blocks), the
+        // 2 methods × (14 metrics + 2 f64 + 2 status bytes) per trial, 9 bytes per unit;
+        // the similarity sums of 3 pairs on 2 sides for (10 units + 10 blocks), the
         // final 2×2 similarity matrices (10 blocks + 4).
         let sim = (10 + 10) * 2 * 3 * 24 + (10 + 4) * 4 * 8;
-        assert_eq!(e.output, 1000 * 2 * (9 * 8 + 2) + 10 * 9 + sim);
+        assert_eq!(e.output, 1000 * 2 * (16 * 8 + 2) + 10 * 9 + sim);
         let w = Study::parse(
             &SPEC.replace("chunk_trials", "store_weights = true\nchunk_trials"),
             "p.toml",

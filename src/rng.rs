@@ -2,8 +2,8 @@
 //! (seed, purpose, trial), so results do not depend on thread count, batch size,
 //! machine split or execution order.
 //!
-//! Each purpose (correlation source, volatilities, return paths, a stochastic
-//! method) gets its own ChaCha8 key derived from the study seed; the trial index
+//! Each purpose (correlation source, volatilities, expected returns, return
+//! paths and their tail mixing, a stochastic method) gets its own ChaCha8 key derived from the study seed; the trial index
 //! selects the ChaCha stream. Adding a method therefore never changes the draws of
 //! another, and the CorrGAN noise of trial *i* is the same whatever the batch.
 
@@ -24,6 +24,12 @@ pub enum Purpose {
     /// Resampling trials for bootstrap confidence intervals of a finished study
     /// (the "trial" index is the resample index); see `verdict::bootstrap`.
     Bootstrap,
+    /// Per-asset Sharpe ratios of the `sharpe` return model (`[returns]`).
+    ExpectedReturns,
+    /// The per-day mixing variables of Student-t in-sample paths.
+    InSampleTails,
+    /// The per-day mixing variables of Student-t out-of-sample paths.
+    OutOfSampleTails,
 }
 
 impl Purpose {
@@ -34,6 +40,9 @@ impl Purpose {
             Purpose::InSample => 3,
             Purpose::OutOfSample => 4,
             Purpose::Bootstrap => 5,
+            Purpose::ExpectedReturns => 6,
+            Purpose::InSampleTails => 7,
+            Purpose::OutOfSampleTails => 8,
         }
     }
 }

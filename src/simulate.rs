@@ -1,24 +1,36 @@
-//! Gaussian return paths and their sample covariances.
+//! Return paths and their sample moments.
 //!
-//! Daily returns are `X = Z Fᵀ` with `Z` i.i.d. N(0, 1) (T × n) and `F Fᵀ = Σ`
+//! Daily returns are `x_t = μ + s_t F z_t` with `z_t` i.i.d. N(0, I_n), `F Fᵀ = Σ`
 //! (Cholesky of the true covariance; an eigen square root if Σ is only
-//! semidefinite). Every allocator and metric of the study uses the path only
-//! through its sample covariance (ddof = 1), and `cov(Z Fᵀ) = F cov(Z) Fᵀ`
-//! exactly, so we form `cov(Z)` and transform it instead of materializing `X`.
+//! semidefinite), `μ` the expected returns of the return model (0 by default) and
+//! `s_t` the tail mixing (1 for normal paths; see [`Tails`]). Every allocator and
+//! metric of the study uses a path only through its sample mean, its sample
+//! covariance (ddof = 1) and, for the CRRA certainty equivalent, the portfolio
+//! returns `wᵀx_t` of the out-of-sample path. With `y_t = s_t z_t`,
+//! `cov(X) = F cov(Y) Fᵀ` and `x̄ = μ + F ȳ` exactly, and `wᵀx_t = wᵀμ + y_tᵀ(Fᵀw)`,
+//! so we form `cov(Y)` and `ȳ` and transform them instead of materializing `X`.
 //! Same numbers up to rounding.
 //!
 //! Flops per trial (n assets, T_is + T_oos days, multiply and add counted
-//! separately): the factor of Σ, n³/3; per path, `cov(Z)` as a symmetric
-//! rank-T update (lower triangle only), T·n²; the congruence `F cov(Z) Fᵀ` with
+//! separately): the factor of Σ, n³/3; per path, `cov(Y)` as a symmetric
+//! rank-T update (lower triangle only), T·n²; the congruence `F cov(Y) Fᵀ` with
 //! triangular F, n³ for `F·S` plus n³/3 for the lower triangle of `(FS)Fᵀ`.
 //! Total `(T_is + T_oos)·n² + 3n³` (with T = 2n: 7n³), against
 //! `2(T_is + T_oos)·n² + 8n³ + n³/3` (16n³) with full products. Drawing the
-//! `(T_is + T_oos)·n` normals is the rest.
+//! `(T_is + T_oos)·n` normals is the rest; the means cost T·n per path and each
+//! method's out-of-sample portfolio returns n² + T_oos·n.
+//!
+//! The default return model (zero mean, normal tails) draws exactly what it drew
+//! before return models existed: the expected returns and the tail mixing come
+//! from their own streams ([`Purpose::ExpectedReturns`], [`Purpose::InSampleTails`],
+//! [`Purpose::OutOfSampleTails`]), never from the path streams, so zero-mean normal
+//! studies are bit-identical and a Student-t study shares its normals with the
+//! normal study of the same seed.
 use crate::linalg;
 use crate::rng::{Purpose, stream};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Axis};
 use rand::RngExt;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
 /// How per-asset daily volatilities are set.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,12 +42,93 @@ pub enum VolModel {
     Uniform { low: f64, high: f64 },
 }
 
+/// Expected daily returns μ (spec `[returns] model`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum MeanModel {
+    /// μ = 0 (the blog's setting, and corrmc's only one before issue 13; the default).
+    Zero,
+    /// Per-asset annualized Sharpe ratios `SR_i = mean + sd·ε_i`, ε_i i.i.d.
+    /// N(0, 1) per trial, and daily means `μ_i = SR_i·σ_i/√A` (σ_i the asset's daily
+    /// volatility, A the annualization), plus a CAPM premium on the equal-weight
+    /// market portfolio `m = 1/n` with annualized Sharpe ratio `market`:
+    /// `μ_i += β_i·market·σ_m/√A`, `β_i = cov(r_i, r_m)/σ_m² = n(Σ1)_i/(1ᵀΣ1)`,
+    /// `σ_m² = 1ᵀΣ1/n²` (Sharpe 1964). The market term alone gives the
+    /// equal-weight portfolio the Sharpe ratio `market` exactly (`mᵀβ = 1`). If
+    /// `1ᵀΣ1 = 0` (a riskless equal-weight portfolio, possible only for a singular
+    /// Σ) β is undefined and no premium is added.
+    Sharpe {
+        mean: f64,
+        sd: f64,
+        market: f64,
+        /// Periods per year A (the spec's `annualization`).
+        annualization: f64,
+    },
+}
+
+/// The distribution of the daily shocks (spec `[returns] tails`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tails {
+    /// `x_t = μ + F z_t`.
+    Normal,
+    /// Multivariate Student-t with ν > 2 degrees of freedom scaled to covariance Σ:
+    /// `x_t = μ + √W_t F z_t`, `W_t = (ν − 2)/χ²_ν` independent of z_t, so
+    /// `cov(x_t) = E[W_t] Σ = Σ` (E[1/χ²_ν] = 1/(ν − 2)). Each asset's marginal is a
+    /// scaled t_ν, with kurtosis 3 + 6/(ν − 4) for ν > 4; the common W_t also makes
+    /// large moves simultaneous across assets (tail dependence), as in crises.
+    /// Kotz & Nadarajah (2004), *Multivariate t Distributions*, §1.
+    StudentT { nu: f64 },
+}
+
+/// The return model of a study: expected returns and tails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReturnModel {
+    pub mean: MeanModel,
+    pub tails: Tails,
+}
+
+impl Default for ReturnModel {
+    fn default() -> Self {
+        ReturnModel {
+            mean: MeanModel::Zero,
+            tails: Tails::Normal,
+        }
+    }
+}
+
 /// Study dimensions shared by all trials.
 #[derive(Clone, Debug)]
 pub struct SimParams {
     pub in_sample_days: usize,
     pub out_of_sample_days: usize,
     pub vol: VolModel,
+    pub returns: ReturnModel,
+}
+
+/// A path kept in factored form: `x_t = μ + F y_t` with the rows `y_t` of `shocks`.
+#[derive(Clone, Debug)]
+pub struct FactoredPath {
+    /// `F` with `F Fᵀ = Σ`.
+    pub factor: Array2<f64>,
+    /// Whether `factor` is lower triangular (skips its zero triangle).
+    pub factor_lower: bool,
+    /// `y_t = s_t z_t`, T × n.
+    pub shocks: Array2<f64>,
+}
+
+impl FactoredPath {
+    /// The daily portfolio returns `r_t = wᵀx_t = wᵀμ + y_tᵀ(Fᵀw)` for weights `w`
+    /// and expected returns `mu` (n² + T·n flops, no T × n product).
+    pub fn portfolio_returns(&self, w: &Array1<f64>, mu: &Array1<f64>) -> Array1<f64> {
+        let n = w.len();
+        let mut v = Array1::<f64>::zeros(n);
+        for j in 0..n {
+            // (Fᵀw)_j = Σ_i F_ij w_i; rows i < j of a lower triangular F are zero there.
+            let start = if self.factor_lower { j } else { 0 };
+            v[j] = (start..n).map(|i| self.factor[(i, j)] * w[i]).sum();
+        }
+        let drift = w.dot(mu);
+        self.shocks.dot(&v) + drift
+    }
 }
 
 /// Everything one trial's allocators and metrics need.
@@ -51,6 +144,15 @@ pub struct TrialData {
     pub cov_is: Array2<f64>,
     /// Sample covariance of the out-of-sample path.
     pub cov_oos: Array2<f64>,
+    /// True expected daily returns μ (zero for the zero-mean model).
+    pub mu: Array1<f64>,
+    /// Sample mean of the in-sample path.
+    pub mean_is: Array1<f64>,
+    /// Sample mean of the out-of-sample path.
+    pub mean_oos: Array1<f64>,
+    /// The out-of-sample path in factored form (portfolio returns for the CRRA
+    /// certainty equivalent).
+    pub oos_path: FactoredPath,
 }
 
 /// A square root `F` with `F Fᵀ = Σ`: Cholesky, or `V diag(sqrt(max(λ, 0)))` when
@@ -81,12 +183,86 @@ pub fn normals<R: rand::Rng>(rng: &mut R, t: usize, n: usize) -> Array2<f64> {
     Array2::from_shape_vec((t, n), buf).expect("t·n buffer")
 }
 
-/// Sample covariance of `T` draws of `F z`, z ~ N(0, I), from `rng`
-/// (`f_lower`: F is lower triangular).
-fn path_cov<R: rand::Rng>(rng: &mut R, f: &Array2<f64>, f_lower: bool, t: usize) -> Array2<f64> {
-    let z = normals(rng, t, f.nrows());
-    let sz = linalg::sample_cov(z.view());
-    linalg::congruence(f.view(), sz.view(), f_lower)
+/// `T` draws `y_t = s_t z_t`: `z_t` ~ N(0, I_n) from `rng` (exactly the draws of a
+/// normal path), `s_t = √W_t` from `tails_rng` for Student-t tails (untouched for
+/// normal tails).
+fn draw_shocks<R: rand::Rng, Q: rand::Rng>(
+    rng: &mut R,
+    tails_rng: &mut Q,
+    t: usize,
+    n: usize,
+    tails: &Tails,
+) -> Result<Array2<f64>, String> {
+    let mut y = normals(rng, t, n);
+    if let Tails::StudentT { nu } = *tails {
+        scale_rows_student_t(&mut y, tails_rng, nu)?;
+    }
+    Ok(y)
+}
+
+/// The sample covariance `F cov(Y) Fᵀ` and sample mean `μ + F ȳ` of the path
+/// `x_t = μ + F y_t` (`f_lower`: F is lower triangular), without materializing it.
+pub fn path_moments(
+    y: &Array2<f64>,
+    f: &Array2<f64>,
+    f_lower: bool,
+    mu: &Array1<f64>,
+) -> (Array2<f64>, Array1<f64>) {
+    let sy = linalg::sample_cov(y.view());
+    let cov = linalg::congruence(f.view(), sy.view(), f_lower);
+    let ybar = y.mean_axis(Axis(0)).expect("a path has rows");
+    (cov, f.dot(&ybar) + mu)
+}
+
+/// Multiplies row t of `z` by `√W_t`, `W_t = (ν − 2)/χ²_ν` drawn from `rng` in row
+/// order (see [`Tails::StudentT`]).
+pub fn scale_rows_student_t<R: rand::Rng>(
+    z: &mut Array2<f64>,
+    rng: &mut R,
+    nu: f64,
+) -> Result<(), String> {
+    let chi2 = ChiSquared::new(nu).map_err(|e| format!("Student-t tails with ν = {nu}: {e}"))?;
+    for mut row in z.rows_mut() {
+        let q: f64 = chi2.sample(rng);
+        row *= ((nu - 2.0) / q).sqrt();
+    }
+    Ok(())
+}
+
+/// Expected daily returns of [`MeanModel`] for volatilities `vols` and true
+/// covariance `sigma` (draws from `rng` only for the Sharpe model: n normals).
+pub fn expected_returns<R: rand::Rng>(
+    model: &MeanModel,
+    vols: &Array1<f64>,
+    sigma: &Array2<f64>,
+    rng: &mut R,
+) -> Array1<f64> {
+    let n = vols.len();
+    match *model {
+        MeanModel::Zero => Array1::zeros(n),
+        MeanModel::Sharpe {
+            mean,
+            sd,
+            market,
+            annualization,
+        } => {
+            let root_a = annualization.sqrt();
+            // Standard normals scaled afterwards, so studies differing only in `sd`
+            // share ε (common random numbers across a sweep of sd).
+            let eps = normals(rng, 1, n);
+            let mut mu = Array1::from_shape_fn(n, |i| (mean + sd * eps[(0, i)]) * vols[i] / root_a);
+            let s1 = sigma.sum_axis(Axis(1));
+            let total = s1.sum();
+            if market != 0.0 && total > 0.0 {
+                let sigma_m = total.sqrt() / n as f64;
+                for i in 0..n {
+                    let beta = n as f64 * s1[i] / total;
+                    mu[i] += beta * market * sigma_m / root_a;
+                }
+            }
+            mu
+        }
+    }
 }
 
 /// The floor kernel of a trial, for benchmarks: the normals of both paths and
@@ -131,24 +307,43 @@ pub fn simulate(
     }
     let (f, f_lower) = sqrt_factor_tagged(&sigma)
         .ok_or("the true covariance has no real square root (non-finite entries)")?;
-    let cov_is = path_cov(
+    let mu = expected_returns(
+        &p.returns.mean,
+        &vols,
+        &sigma,
+        &mut stream(seed, Purpose::ExpectedReturns, trial),
+    );
+    let y_is = draw_shocks(
         &mut stream(seed, Purpose::InSample, trial),
-        &f,
-        f_lower,
+        &mut stream(seed, Purpose::InSampleTails, trial),
         p.in_sample_days,
-    );
-    let cov_oos = path_cov(
+        n,
+        &p.returns.tails,
+    )?;
+    let (cov_is, mean_is) = path_moments(&y_is, &f, f_lower, &mu);
+    drop(y_is);
+    let y_oos = draw_shocks(
         &mut stream(seed, Purpose::OutOfSample, trial),
-        &f,
-        f_lower,
+        &mut stream(seed, Purpose::OutOfSampleTails, trial),
         p.out_of_sample_days,
-    );
+        n,
+        &p.returns.tails,
+    )?;
+    let (cov_oos, mean_oos) = path_moments(&y_oos, &f, f_lower, &mu);
     Ok(TrialData {
         corr,
         vols,
         sigma,
         cov_is,
         cov_oos,
+        mu,
+        mean_is,
+        mean_oos,
+        oos_path: FactoredPath {
+            factor: f,
+            factor_lower: f_lower,
+            shocks: y_oos,
+        },
     })
 }
 
@@ -163,18 +358,47 @@ mod tests {
         let sigma = array![[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 0.5]];
         let (f, lower) = sqrt_factor_tagged(&sigma).unwrap();
         assert!(lower);
-        let mut rng = stream(1, Purpose::InSample, 0);
-        let s = path_cov(&mut rng, &f, true, 50);
-        // The same with the triangle ignored (general F) agrees too.
-        let mut rng = stream(1, Purpose::InSample, 0);
-        let g = path_cov(&mut rng, &f, false, 50);
-        assert!((&s - &g).iter().all(|v| v.abs() < 1e-13));
-        let mut rng = stream(1, Purpose::InSample, 0);
-        let z =
-            Array2::from_shape_simple_fn((50, 3), || -> f64 { StandardNormal.sample(&mut rng) });
-        let x = z.dot(&f.t());
-        let direct = linalg::sample_cov(x.view());
-        assert!((&s - &direct).iter().all(|v| v.abs() < 1e-13));
+        let mu = array![0.1, -0.2, 0.3];
+        for tails in [Tails::Normal, Tails::StudentT { nu: 5.0 }] {
+            let y = draw_shocks(
+                &mut stream(1, Purpose::InSample, 0),
+                &mut stream(1, Purpose::InSampleTails, 0),
+                50,
+                3,
+                &tails,
+            )
+            .unwrap();
+            let (s, m) = path_moments(&y, &f, true, &mu);
+            // The same with the triangle ignored (general F) agrees too.
+            let (g, _) = path_moments(&y, &f, false, &mu);
+            assert!((&s - &g).iter().all(|v| v.abs() < 1e-13));
+            // The materialized path X = μ + Y Fᵀ, Y the normals scaled per row.
+            let mut rng = stream(1, Purpose::InSample, 0);
+            let mut z = Array2::from_shape_simple_fn((50, 3), || -> f64 {
+                StandardNormal.sample(&mut rng)
+            });
+            if let Tails::StudentT { nu } = tails {
+                scale_rows_student_t(&mut z, &mut stream(1, Purpose::InSampleTails, 0), nu)
+                    .unwrap();
+            }
+            assert_eq!(z, y);
+            let x = z.dot(&f.t()) + &mu;
+            let direct = linalg::sample_cov(x.view());
+            assert!((&s - &direct).iter().all(|v| v.abs() < 1e-13));
+            let direct_mean = x.mean_axis(Axis(0)).unwrap();
+            assert!((&m - &direct_mean).iter().all(|v| v.abs() < 1e-14));
+            // Portfolio returns from the factored path equal X w.
+            let w = array![0.5, 0.3, 0.2];
+            for lower in [true, false] {
+                let fp = FactoredPath {
+                    factor: f.clone(),
+                    factor_lower: lower,
+                    shocks: y.clone(),
+                };
+                let r = fp.portfolio_returns(&w, &mu);
+                assert!((&r - &x.dot(&w)).iter().all(|v| v.abs() < 1e-14));
+            }
+        }
     }
 
     #[test]
@@ -194,6 +418,7 @@ mod tests {
                 low: 0.5,
                 high: 2.0,
             },
+            returns: ReturnModel::default(),
         };
         let d = simulate(corr, &p, 3, 0).unwrap();
         for i in 0..2 {

@@ -4,7 +4,8 @@
 
 use crate::Error;
 use crate::corr::CorrSource;
-use crate::simulate::{SimParams, VolModel};
+use crate::metrics::{DEFAULT_CRRA_GAMMA, MetricParams};
+use crate::simulate::{MeanModel, ReturnModel, SimParams, Tails, VolModel};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,10 @@ pub struct RawSpec {
     pub source: SourceSpec,
     #[serde(default)]
     pub volatility: VolSpec,
+    /// `[returns]`: expected returns, tails and the CRRA γ of the metrics (absent:
+    /// zero mean, normal tails, γ = 2.5).
+    #[serde(default)]
+    pub returns: Option<ReturnsSpec>,
     /// `[control.<method>]`: control parameters of a method (e.g. the node budget
     /// of `HRP_ser_BBURCG`), by the method's own parameter names.
     #[serde(default)]
@@ -147,6 +152,158 @@ pub enum VolSpec {
         low: f64,
         high: f64,
     },
+}
+
+/// `[returns] model`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MeanKind {
+    /// μ = 0 (the default).
+    #[default]
+    Zero,
+    /// Per-asset Sharpe ratios, see [`MeanModel::Sharpe`].
+    Sharpe,
+}
+
+/// `[returns] tails`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TailsKind {
+    #[default]
+    Normal,
+    /// Multivariate Student-t scaled to Σ, see [`Tails::StudentT`].
+    StudentT,
+}
+
+/// `[returns]`: the return model (`src/simulate.rs`) and the CRRA γ of the metrics.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnsSpec {
+    #[serde(default)]
+    pub model: MeanKind,
+    /// Mean of the per-asset annualized Sharpe ratios (`model = "sharpe"`, required).
+    #[serde(default)]
+    pub sharpe_mean: Option<f64>,
+    /// Their standard deviation across assets and trials (default 0: all equal).
+    #[serde(default)]
+    pub sharpe_sd: Option<f64>,
+    /// Annualized Sharpe ratio of the CAPM premium on the equal-weight market (default 0).
+    #[serde(default)]
+    pub market_sharpe: Option<f64>,
+    #[serde(default)]
+    pub tails: TailsKind,
+    /// Degrees of freedom of Student-t tails (required with `tails = "student_t"`).
+    #[serde(default)]
+    pub nu: Option<f64>,
+    /// Relative risk aversion γ of the `oos_crra_ce` metric (default 2.5).
+    #[serde(default)]
+    pub crra_gamma: Option<f64>,
+}
+
+/// Largest |annualized Sharpe ratio| of `[returns]` keys: 10 is far beyond any asset's.
+pub const MAX_ABS_SHARPE: f64 = 10.0;
+/// Range of Student-t degrees of freedom: ν > 2 for a finite covariance; beyond 1e6
+/// the tails are normal to f64 precision.
+pub const MAX_NU: f64 = 1e6;
+/// Largest CRRA γ.
+pub const MAX_CRRA_GAMMA: f64 = 100.0;
+
+impl ReturnsSpec {
+    /// The validated return model and CRRA γ; errors name the key (`returns.<key>`)
+    /// and the valid range.
+    pub fn resolve(&self, annualization: f64) -> Result<(ReturnModel, f64), (String, String)> {
+        let bad = |k: &str, m: String| Err((format!("returns.{k}"), m));
+        let sharpe = |k: &str, v: f64, lo: f64| -> Result<f64, (String, String)> {
+            if v.is_finite() && (lo..=MAX_ABS_SHARPE).contains(&v) {
+                Ok(v)
+            } else {
+                Err((
+                    format!("returns.{k}"),
+                    format!(
+                        "an annualized Sharpe ratio between {lo} and {MAX_ABS_SHARPE}, got {v}"
+                    ),
+                ))
+            }
+        };
+        let mean = match self.model {
+            MeanKind::Zero => {
+                for (k, v) in [
+                    ("sharpe_mean", self.sharpe_mean),
+                    ("sharpe_sd", self.sharpe_sd),
+                    ("market_sharpe", self.market_sharpe),
+                ] {
+                    if v.is_some() {
+                        return bad(
+                            k,
+                            "applies only with model = \"sharpe\" (the model here is \"zero\")"
+                                .into(),
+                        );
+                    }
+                }
+                MeanModel::Zero
+            }
+            MeanKind::Sharpe => {
+                let Some(m) = self.sharpe_mean else {
+                    return bad(
+                        "sharpe_mean",
+                        "required with model = \"sharpe\": the mean annualized Sharpe ratio \
+                         of the assets, e.g. sharpe_mean = 0.3"
+                            .into(),
+                    );
+                };
+                MeanModel::Sharpe {
+                    mean: sharpe("sharpe_mean", m, -MAX_ABS_SHARPE)?,
+                    sd: sharpe("sharpe_sd", self.sharpe_sd.unwrap_or(0.0), 0.0)?,
+                    market: sharpe(
+                        "market_sharpe",
+                        self.market_sharpe.unwrap_or(0.0),
+                        -MAX_ABS_SHARPE,
+                    )?,
+                    annualization,
+                }
+            }
+        };
+        let tails = match (self.tails, self.nu) {
+            (TailsKind::Normal, None) => Tails::Normal,
+            (TailsKind::Normal, Some(_)) => {
+                return bad(
+                    "nu",
+                    "applies only with tails = \"student_t\" (the tails here are \"normal\")"
+                        .into(),
+                );
+            }
+            (TailsKind::StudentT, None) => {
+                return bad(
+                    "nu",
+                    "required with tails = \"student_t\": degrees of freedom > 2, e.g. nu = 5"
+                        .into(),
+                );
+            }
+            (TailsKind::StudentT, Some(nu)) => {
+                if !(nu.is_finite() && nu > 2.0 && nu <= MAX_NU) {
+                    return bad(
+                        "nu",
+                        format!(
+                            "degrees of freedom must be > 2 (finite covariance) and at most \
+                             {MAX_NU}, got {nu}"
+                        ),
+                    );
+                }
+                Tails::StudentT { nu }
+            }
+        };
+        let gamma = self.crra_gamma.unwrap_or(DEFAULT_CRRA_GAMMA);
+        if !(gamma.is_finite() && gamma > 0.0 && gamma <= MAX_CRRA_GAMMA) {
+            return bad(
+                "crra_gamma",
+                format!(
+                    "relative risk aversion must be > 0 and at most {MAX_CRRA_GAMMA} \
+                     (1 = log utility; the DHRP paper uses 2.5 and 1.2), got {gamma}"
+                ),
+            );
+        }
+        Ok((ReturnModel { mean, tails }, gamma))
+    }
 }
 
 /// Reads a spec file: its text and the folder its relative input paths resolve against.
@@ -357,6 +514,8 @@ pub struct Spec {
     pub chunk_trials: usize,
     /// Control parameters per method (empty for defaults).
     pub controls: std::collections::BTreeMap<String, crate::alloc::Control>,
+    /// CRRA relative risk aversion γ of the `oos_crra_ce` metric (`[returns] crra_gamma`).
+    pub crra_gamma: f64,
 }
 
 impl Spec {
@@ -459,10 +618,17 @@ impl Spec {
                 .clone()
                 .unwrap_or_else(|| format!("results/{}.h5", raw.name)),
         );
+        let (returns, crra_gamma) = raw
+            .returns
+            .clone()
+            .unwrap_or_default()
+            .resolve(raw.annualization)
+            .map_err(|(k, m)| bad(&k, m))?;
         let sim = SimParams {
             in_sample_days: raw.in_sample_days,
             out_of_sample_days: raw.out_of_sample_days,
             vol,
+            returns,
         };
         let spec = Spec {
             origin: origin.to_string(),
@@ -472,6 +638,7 @@ impl Spec {
             output,
             chunk_trials,
             controls,
+            crra_gamma,
             raw,
         };
         // Construct the source once so its parameters are checked now, not mid-run.
@@ -496,6 +663,14 @@ impl Spec {
                 .map_err(|e| Error::spec(&self.origin, format!("key `methods`: {m}: {e}")))?;
         }
         Ok(())
+    }
+
+    /// The parameters of [`crate::metrics::measure`].
+    pub fn metric_params(&self) -> MetricParams {
+        MetricParams {
+            annualization: self.raw.annualization,
+            crra_gamma: self.crra_gamma,
+        }
     }
 
     /// The embedded quick-start spec.

@@ -1,7 +1,7 @@
 //! `corrmc summary`: per-method distributions of a result file.
 
 use crate::Error;
-use crate::metrics::METRICS;
+use crate::metrics::{METRICS, N_METRICS_V1};
 use crate::output::h5err;
 use hdf5::types::VarLenUnicode;
 use ndarray::{Array2, Axis};
@@ -57,6 +57,16 @@ pub struct MethodSummary {
     pub turnover: Stats,
     pub n_eff: Stats,
     pub max_weight: Stats,
+    /// Annualized mean returns and Sharpe ratios (NaN in files written before the
+    /// return metrics).
+    pub is_mean: Stats,
+    pub oos_mean: Stats,
+    pub true_mean: Stats,
+    pub is_sharpe: Stats,
+    pub oos_sharpe: Stats,
+    pub true_sharpe: Stats,
+    /// Annualized CRRA certainty equivalent of the out-of-sample returns.
+    pub oos_crra_ce: Stats,
 }
 
 /// The summary of a plain result file, or of every point of a sweep.
@@ -144,6 +154,8 @@ fn open(path: &Path) -> Result<hdf5::File, Error> {
 
 /// Reads the metrics of a group holding the single-run layout (the root of a
 /// plain file, `/points/<k>` of a sweep): (method names, metric name → [trials × methods]).
+/// Files written before the return metrics lack those after the first
+/// [`N_METRICS_V1`]: they read as NaN.
 pub fn read_group_metrics(
     g: &hdf5::Group,
     path: &Path,
@@ -156,12 +168,16 @@ pub fn read_group_metrics(
         .iter()
         .map(|s| s.as_str().to_string())
         .collect();
-    let mut metrics = Vec::new();
-    for (name, _) in METRICS {
-        let a = g
-            .dataset(&format!("metrics/{name}"))
-            .and_then(|d| d.read_2d::<f64>())
-            .map_err(&e)?;
+    let mut metrics: Vec<(String, Array2<f64>)> = Vec::new();
+    for (k, (name, _)) in METRICS.iter().enumerate() {
+        let key = format!("metrics/{name}");
+        let a = if k >= N_METRICS_V1 && !g.link_exists(&key) {
+            Array2::from_elem(metrics[0].1.dim(), f64::NAN)
+        } else {
+            g.dataset(&key)
+                .and_then(|d| d.read_2d::<f64>())
+                .map_err(&e)?
+        };
         metrics.push((name.to_string(), a));
     }
     Ok((methods, metrics))
@@ -215,6 +231,13 @@ fn summarize_group(g: &hdf5::Group, path: &Path) -> Result<(usize, Vec<MethodSum
             turnover: Stats::of(&col("turnover", j)),
             n_eff: Stats::of(&col("n_eff", j)),
             max_weight: Stats::of(&col("max_weight", j)),
+            is_mean: Stats::of(&col("is_mean", j)),
+            oos_mean: Stats::of(&col("oos_mean", j)),
+            true_mean: Stats::of(&col("true_mean", j)),
+            is_sharpe: Stats::of(&col("is_sharpe", j)),
+            oos_sharpe: Stats::of(&col("oos_sharpe", j)),
+            true_sharpe: Stats::of(&col("true_sharpe", j)),
+            oos_crra_ce: Stats::of(&col("oos_crra_ce", j)),
         });
     }
     Ok((status.nrows(), out))
@@ -281,8 +304,26 @@ pub fn summarize(path: &Path) -> Result<Summary, Error> {
     })
 }
 
-/// Sort keys accepted by `corrmc summary --sort`.
-pub const SORT_KEYS: [&str; 5] = ["spec", "oos_vol", "ratio", "turnover", "true_vol"];
+/// Whether a study has expected returns: some method's true mean is not 0 (it is
+/// exactly 0 under the zero-mean model, NaN in files without return metrics).
+pub fn has_expected_returns(methods: &[MethodSummary]) -> bool {
+    methods
+        .iter()
+        .any(|m| m.true_mean.mean != 0.0 && m.true_mean.mean.is_finite())
+}
+
+/// Sort keys accepted by `corrmc summary --sort`: ascending for the volatility keys,
+/// descending (best first) for the return keys.
+pub const SORT_KEYS: [&str; 8] = [
+    "spec",
+    "oos_vol",
+    "ratio",
+    "turnover",
+    "true_vol",
+    "oos_sharpe",
+    "true_sharpe",
+    "oos_crra_ce",
+];
 
 /// A fixed-width text table, optionally ranked; for a sweep, one block per point.
 pub fn render(s: &Summary, sort: &str) -> Result<String, String> {
@@ -332,6 +373,9 @@ fn render_methods(
         "ratio" => m.oos_is_ratio.mean,
         "turnover" => m.turnover.mean,
         "true_vol" => m.true_vol.mean,
+        "oos_sharpe" => -m.oos_sharpe.mean,
+        "true_sharpe" => -m.true_sharpe.mean,
+        "oos_crra_ce" => -m.oos_crra_ce.mean,
         _ => 0.0,
     };
     if !SORT_KEYS.contains(&sort) {
@@ -341,7 +385,11 @@ fn render_methods(
         ));
     }
     if sort != "spec" {
-        rows.sort_by(|a, b| key(a).total_cmp(&key(b)));
+        // NaN (a file without return metrics) sorts last.
+        rows.sort_by(|a, b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.is_nan().cmp(&kb.is_nan()).then(ka.total_cmp(&kb))
+        });
     }
     let mut t = format!(
         "{} ({}; {} trials{})\n",
@@ -357,8 +405,12 @@ fn render_methods(
         .max()
         .unwrap_or(6)
         .max(6);
-    t += &format!(
-        "{:<w$} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
+    // Return columns only for a study with expected returns (or when ranked by one):
+    // under the zero-mean model they are estimation noise around 0.
+    let returns = has_expected_returns(methods)
+        || matches!(sort, "oos_sharpe" | "true_sharpe" | "oos_crra_ce");
+    let mut head = format!(
+        "{:<w$} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
         "method",
         "failed",
         "is_vol",
@@ -371,9 +423,17 @@ fn render_methods(
         "n_eff",
         "max_w"
     );
+    if returns {
+        head += &format!(
+            " {:>8} {:>8} {:>8} {:>8}",
+            "oos_mean", "oos_SR", "true_SR", "oos_CE"
+        );
+    }
+    t += &head;
+    t += "\n";
     for m in rows {
         t += &format!(
-            "{:<w$} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}\n",
+            "{:<w$} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.2} {:>7.4}",
             m.method,
             m.trials_failed,
             m.is_vol.mean,
@@ -386,8 +446,18 @@ fn render_methods(
             m.n_eff.mean,
             m.max_weight.mean
         );
+        if returns {
+            t += &format!(
+                " {:>8.4} {:>8.4} {:>8.4} {:>8.4}",
+                m.oos_mean.mean, m.oos_sharpe.mean, m.true_sharpe.mean, m.oos_crra_ce.mean
+            );
+        }
+        t += "\n";
     }
     t += "means over trials; oos_sd/oos_med: std and median of oos_vol; oos/is: mean of per-trial ratios; failed: trials without in-sample weights (see /errors)\n";
+    if returns {
+        t += "oos_mean: annualized out-of-sample mean return; oos_SR/true_SR: annualized out-of-sample and true Sharpe ratios; oos_CE: annualized CRRA certainty equivalent of the out-of-sample returns ([returns] crra_gamma)\n";
+    }
     Ok(t)
 }
 

@@ -34,6 +34,7 @@ fn block_cov(n: usize, trial: u64) -> Array2<f64> {
             low: 0.01,
             high: 0.03,
         },
+        returns: Default::default(),
     };
     corrmc::simulate::simulate(c, &p, 1, trial).unwrap().cov_is
 }

@@ -58,6 +58,11 @@ fn source(table: &str) -> String {
     format!("{}[source]\n{table}\n\n{}", &GOOD[..start], &GOOD[end..])
 }
 
+/// GOOD with a `[returns]` table.
+fn returns(table: &str) -> String {
+    format!("{GOOD}\n[returns]\n{table}\n")
+}
+
 fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
@@ -444,6 +449,122 @@ fn cases() -> Vec<Case> {
             "volatility unknown model",
             spec_with("model = \"unit\"", "model = \"garch\""),
             "unknown variant `garch`",
+        ),
+        // --- returns (issue 13)
+        run_spec(
+            "returns unknown key",
+            returns("model = \"zero\"\nbogus = 1"),
+            "unknown field `bogus`",
+        ),
+        run_spec(
+            "returns unknown model",
+            returns("model = \"drift\""),
+            "unknown variant `drift`",
+        ),
+        run_spec(
+            "returns model of the wrong type",
+            returns("model = 1"),
+            "model",
+        ),
+        run_spec(
+            "returns is not a table",
+            format!("returns = 3\n{GOOD}"),
+            "returns",
+        ),
+        run_spec(
+            "returns sharpe without sharpe_mean",
+            returns("model = \"sharpe\""),
+            "key `returns.sharpe_mean`: required",
+        ),
+        run_spec(
+            "returns sharpe_mean of the wrong type",
+            returns("model = \"sharpe\"\nsharpe_mean = \"high\""),
+            "sharpe_mean",
+        ),
+        run_spec(
+            "returns sharpe_mean out of range",
+            returns("model = \"sharpe\"\nsharpe_mean = 20"),
+            "key `returns.sharpe_mean`: an annualized Sharpe ratio between -10 and 10",
+        ),
+        run_spec(
+            "returns sharpe_mean not finite",
+            returns("model = \"sharpe\"\nsharpe_mean = nan"),
+            "key `returns.sharpe_mean`",
+        ),
+        run_spec(
+            "returns sharpe_sd negative",
+            returns("model = \"sharpe\"\nsharpe_mean = 0.3\nsharpe_sd = -0.1"),
+            "key `returns.sharpe_sd`: an annualized Sharpe ratio between 0 and 10",
+        ),
+        run_spec(
+            "returns sharpe_sd of the wrong type",
+            returns("model = \"sharpe\"\nsharpe_mean = 0.3\nsharpe_sd = [0.1]"),
+            "sharpe_sd",
+        ),
+        run_spec(
+            "returns market_sharpe out of range",
+            returns("model = \"sharpe\"\nsharpe_mean = 0.3\nmarket_sharpe = -11"),
+            "key `returns.market_sharpe`",
+        ),
+        run_spec(
+            "returns market_sharpe of the wrong type",
+            returns("model = \"sharpe\"\nsharpe_mean = 0.3\nmarket_sharpe = true"),
+            "market_sharpe",
+        ),
+        run_spec(
+            "returns sharpe keys with the zero model",
+            returns("sharpe_mean = 0.3"),
+            "key `returns.sharpe_mean`: applies only with model = \"sharpe\"",
+        ),
+        run_spec(
+            "returns market_sharpe with the zero model",
+            returns("model = \"zero\"\nmarket_sharpe = 0.3"),
+            "key `returns.market_sharpe`: applies only",
+        ),
+        run_spec(
+            "returns unknown tails",
+            returns("tails = \"cauchy\""),
+            "unknown variant `cauchy`",
+        ),
+        run_spec(
+            "returns student_t without nu",
+            returns("tails = \"student_t\""),
+            "key `returns.nu`: required",
+        ),
+        run_spec(
+            "returns nu at 2",
+            returns("tails = \"student_t\"\nnu = 2"),
+            "key `returns.nu`: degrees of freedom must be > 2",
+        ),
+        run_spec(
+            "returns nu too large",
+            returns("tails = \"student_t\"\nnu = 1e7"),
+            "key `returns.nu`",
+        ),
+        run_spec(
+            "returns nu of the wrong type",
+            returns("tails = \"student_t\"\nnu = \"five\""),
+            "nu",
+        ),
+        run_spec(
+            "returns nu with normal tails",
+            returns("nu = 5"),
+            "key `returns.nu`: applies only with tails = \"student_t\"",
+        ),
+        run_spec(
+            "returns crra_gamma zero",
+            returns("crra_gamma = 0"),
+            "key `returns.crra_gamma`: relative risk aversion must be > 0",
+        ),
+        run_spec(
+            "returns crra_gamma too large",
+            returns("crra_gamma = 1000"),
+            "key `returns.crra_gamma`",
+        ),
+        run_spec(
+            "returns crra_gamma of the wrong type",
+            returns("crra_gamma = \"high\""),
+            "crra_gamma",
         ),
         // --- controls and methods
         run_spec(
@@ -1036,6 +1157,22 @@ fn cases() -> Vec<Case> {
             args: args(&["summary", "r.h5", "--metric", "foo"]),
             code: 1,
             phrase: "--metric: unknown metric 'foo'; valid:",
+            absent: vec![],
+        },
+        Case {
+            name: "summary metric misspelled (the return measures are listed)",
+            files: vec![File::Result("r.h5")],
+            args: args(&["summary", "r.h5", "--metric", "sharpe"]),
+            code: 1,
+            phrase: "oos_sharpe, true_sharpe, oos_crra_ce",
+            absent: vec![],
+        },
+        Case {
+            name: "summary --sort sharpe (the return keys are listed)",
+            files: vec![File::Result("r.h5")],
+            args: args(&["summary", "r.h5", "--sort", "sharpe"]),
+            code: 1,
+            phrase: "oos_sharpe, true_sharpe, oos_crra_ce",
             absent: vec![],
         },
         Case {

@@ -306,7 +306,8 @@ fn verdict_of_a_result_file_plain_and_partial() {
         (s.baseline.as_str(), s.trials_run, s.resamples),
         ("HRP", 40, 2000)
     );
-    assert_eq!(s.paired.len(), 4 * 7); // 4 methods × 7 judged measures
+    // 4 methods × 12 judged measures (7 of risk, 5 of returns).
+    assert_eq!(s.paired.len(), 4 * 12);
     assert_eq!(s.bootstrap_seed, 77);
     // Means agree with the per-method summary of the same file.
     let sum = corrmc::summary::summarize(&out).unwrap();

@@ -646,6 +646,7 @@ mod tests {
                 low: 0.5,
                 high: 2.0,
             },
+            returns: Default::default(),
         };
         for t in 0..10 {
             let d = simulate(src.sample(4, t).unwrap().corr, &p, 4, t).unwrap();
@@ -687,6 +688,7 @@ mod tests {
             in_sample_days: 20,
             out_of_sample_days: 20,
             vol: VolModel::Unit,
+            returns: Default::default(),
         };
         let d = simulate(src.sample(2, 0).unwrap().corr, &p, 2, 0).unwrap();
         let w = MinVarLong::default().solve(&d.cov_is).unwrap();

@@ -10,7 +10,8 @@ pub struct SummaryArgs {
     /// Result file written by `corrmc run` (`.h5`, or the `.partial` of an unfinished run; a sweep
     /// gives one block per grid point).
     pub file: PathBuf,
-    /// Rank the per-method table by: spec (no ranking), oos_vol, ratio, turnover, true_vol.
+    /// Rank the per-method table by: spec (no ranking), oos_vol, ratio, turnover, true_vol
+    /// (ascending), oos_sharpe, true_sharpe, oos_crra_ce (descending).
     #[arg(long, default_value = "spec")]
     pub sort: String,
     /// Print JSON: the per-method table's fields (a sweep: long format, one row per point and
@@ -21,7 +22,9 @@ pub struct SummaryArgs {
     #[arg(long)]
     pub baseline: Option<String>,
     /// Show only these measures (repeatable): oos_vol, true_vol, oos_is_ratio,
-    /// is_true_gap, turnover, n_eff, max_weight. Default: all.
+    /// is_true_gap, turnover, n_eff, max_weight, oos_sharpe, true_sharpe, oos_crra_ce,
+    /// oos_mean, true_mean. Default: all, the return measures (oos_sharpe … true_mean) only
+    /// for a study with expected returns ([returns] model = "sharpe").
     #[arg(long = "metric")]
     pub metrics: Vec<String>,
     /// Bootstrap resamples of trials (0: t-intervals only).

@@ -239,8 +239,12 @@ fn verdict_table(v: &StudyVerdict) -> String {
         "<table><thead><tr><th>rank</th><th>method</th><th>trials</th><th>mean oos_vol</th><th>95% interval (bootstrap)</th><th>rank interval</th><th>vs {b}: Δ%</th><th>Δ% bootstrap</th><th>Δ% t</th><th>win %</th><th>excluded</th>",
         b = esc(&v.baseline)
     );
-    let others = ["true_vol", "oos_is_ratio", "turnover", "n_eff"];
-    for m in others {
+    let mut others = vec!["true_vol", "oos_is_ratio", "turnover", "n_eff"];
+    if v.expected_returns {
+        // Only with expected returns: under the zero-mean model they are noise around 0.
+        others.extend(["oos_sharpe", "true_sharpe", "oos_crra_ce"]);
+    }
+    for &m in &others {
         let _ = write!(h, "<th>{m}: Δ% [bootstrap], win %</th>");
     }
     h.push_str("</tr></thead><tbody>\n");
@@ -281,7 +285,7 @@ fn verdict_table(v: &StudyVerdict) -> String {
             }
             None => h.push_str("<td colspan=\"5\">baseline</td>"),
         }
-        for m in others {
+        for &m in &others {
             match pair.get(&(e.method.as_str(), m)) {
                 Some(p) if p.t.n > 0 => {
                     let _ = write!(
@@ -441,6 +445,15 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
                 out.figure(
                     &format!("{prefix}ranking-oos_vol"),
                     "Ranking by mean out-of-sample volatility",
+                    &charts::ranking(r, &v.baseline),
+                )?;
+            }
+            if v.expected_returns
+                && let Some(r) = v.rankings.iter().find(|r| r.measure == "oos_sharpe")
+            {
+                out.figure(
+                    &format!("{prefix}ranking-oos_sharpe"),
+                    "Ranking by mean out-of-sample Sharpe ratio",
                     &charts::ranking(r, &v.baseline),
                 )?;
             }

@@ -22,7 +22,7 @@
 
 use super::bootstrap::{DEFAULT_RESAMPLES, Resamples, percentile_interval, quantile_sorted};
 use super::dist::{t_cdf, t_quantile};
-use super::study::{Better, MEASURES, Study};
+use super::study::{Better, Study};
 use ndarray::Array2;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -241,6 +241,9 @@ pub struct StudyVerdict {
     pub bootstrap_seed: u64,
     pub trials_planned: usize,
     pub trials_run: usize,
+    /// Whether the study has expected returns ([`Study::has_expected_returns`]); without,
+    /// the return measures are estimation noise and the text and report skip them.
+    pub expected_returns: bool,
     pub methods: Vec<MethodStats>,
     /// Every method but the baseline, on every judged measure.
     pub paired: Vec<Paired>,
@@ -261,8 +264,8 @@ pub fn verdict(study: &Study, opts: &Options, study_seed: u64) -> Result<StudyVe
     let n = study.trials.len();
     let seed = opts.seed.unwrap_or(study_seed);
     let level = opts.level;
-    let judged: Vec<_> = MEASURES
-        .iter()
+    let judged: Vec<_> = study
+        .measures()
         .filter(|ms| ms.better != Better::NotJudged)
         .collect();
 
@@ -455,8 +458,8 @@ pub fn verdict(study: &Study, opts: &Options, study_seed: u64) -> Result<StudyVe
                 method: study.methods[j].clone(),
                 trials_ok: ok,
                 trials_failed: n - ok,
-                distributions: MEASURES
-                    .iter()
+                distributions: study
+                    .measures()
                     .map(|ms| (ms.name, Distribution::of(&study.column(ms.name, j))))
                     .collect(),
             }
@@ -471,6 +474,7 @@ pub fn verdict(study: &Study, opts: &Options, study_seed: u64) -> Result<StudyVe
         bootstrap_seed: seed,
         trials_planned: study.planned,
         trials_run: n,
+        expected_returns: study.has_expected_returns(),
         methods,
         paired,
         rankings,

@@ -68,7 +68,7 @@ pub struct Measure {
 
 /// The verdict's quantities, in display order. Derived ones are computed per trial
 /// from the stored metrics (`/metrics/<name>`, see `crate::metrics`).
-pub const MEASURES: [Measure; 8] = [
+pub const MEASURES: [Measure; 15] = [
     Measure {
         name: "oos_vol",
         description: "annualized out-of-sample volatility of the in-sample weights",
@@ -105,8 +105,43 @@ pub const MEASURES: [Measure; 8] = [
         better: Better::Lower,
     },
     Measure {
+        name: "oos_sharpe",
+        description: "annualized out-of-sample Sharpe ratio of the in-sample weights",
+        better: Better::Higher,
+    },
+    Measure {
+        name: "true_sharpe",
+        description: "annualized Sharpe ratio under the true means and covariance",
+        better: Better::Higher,
+    },
+    Measure {
+        name: "oos_crra_ce",
+        description: "annualized CRRA certainty equivalent of the out-of-sample daily returns",
+        better: Better::Higher,
+    },
+    Measure {
+        name: "oos_mean",
+        description: "annualized out-of-sample mean return of the in-sample weights",
+        better: Better::Higher,
+    },
+    Measure {
+        name: "true_mean",
+        description: "annualized expected return under the true means",
+        better: Better::Higher,
+    },
+    Measure {
         name: "is_vol",
         description: "annualized in-sample volatility (what the allocator saw)",
+        better: Better::NotJudged,
+    },
+    Measure {
+        name: "is_sharpe",
+        description: "annualized in-sample Sharpe ratio (what the allocator saw)",
+        better: Better::NotJudged,
+    },
+    Measure {
+        name: "is_mean",
+        description: "annualized in-sample mean return (what the allocator saw)",
         better: Better::NotJudged,
     },
 ];
@@ -125,18 +160,49 @@ pub fn measure(name: &str) -> Result<Measure, String> {
         })
 }
 
-/// The stored metrics the measures derive from.
-pub const RAW: [&str; 6] = [
+/// The measures of returns (issue 13): absent from files written before the return
+/// metrics, and not shown by default for studies without expected returns (under the
+/// zero-mean model they are estimation noise around 0).
+pub const RETURN_MEASURES: [&str; 7] = [
+    "oos_sharpe",
+    "true_sharpe",
+    "oos_crra_ce",
+    "oos_mean",
+    "true_mean",
+    "is_sharpe",
+    "is_mean",
+];
+
+/// Whether `name` is one of [`RETURN_MEASURES`].
+pub fn is_return_measure(name: &str) -> bool {
+    RETURN_MEASURES.contains(&name)
+}
+
+/// The stored metrics the measures derive from. The first [`RAW_REQUIRED`] are in
+/// every result file; the return metrics after them may be missing (files written
+/// before them), which drops [`RETURN_MEASURES`].
+pub const RAW: [&str; 13] = [
     "is_vol",
     "oos_vol",
     "true_vol",
     "turnover",
     "n_eff",
     "max_weight",
+    "is_mean",
+    "oos_mean",
+    "true_mean",
+    "is_sharpe",
+    "oos_sharpe",
+    "true_sharpe",
+    "oos_crra_ce",
 ];
 
-/// Every measure of [`MEASURES`] from the stored metrics ([`RAW`], `[trials × methods]`),
-/// NaN wherever the in-sample status is not 0 or a value is not finite.
+/// How many of [`RAW`] every result file has.
+pub const RAW_REQUIRED: usize = 6;
+
+/// Every measure of [`MEASURES`] whose stored metrics are in `raw` (`[trials ×
+/// methods]`, see [`RAW`]), NaN wherever the in-sample status is not 0 or a value
+/// is not finite.
 pub fn derive(
     mut raw: BTreeMap<&'static str, Array2<f64>>,
     status: &Array2<u8>,
@@ -153,7 +219,10 @@ pub fn derive(
         let v = match ms.name {
             "oos_is_ratio" => &raw["oos_vol"] / &raw["is_vol"],
             "is_true_gap" => &raw["is_vol"] - &raw["true_vol"],
-            n => raw[n].clone(),
+            n => match raw.get(n) {
+                Some(a) => a.clone(),
+                None => continue,
+            },
         };
         values.insert(
             ms.name,
@@ -376,8 +445,13 @@ impl Study {
         let status_oos = status_oos_all.select(Axis(0), &trials);
         let mut raw: BTreeMap<&'static str, Array2<f64>> = BTreeMap::new();
         for name in RAW {
+            let key = format!("metrics/{name}");
+            if !RAW[..RAW_REQUIRED].contains(&name) && !g.link_exists(&key) {
+                // A file written before the return metrics.
+                continue;
+            }
             let a = g
-                .dataset(&format!("metrics/{name}"))
+                .dataset(&key)
                 .and_then(|d| d.read_2d::<f64>())
                 .map_err(at(&format!("metrics/{name}")))?;
             if a.dim() != (planned, m) {
@@ -413,6 +487,20 @@ impl Study {
             codes,
             messages,
         })
+    }
+
+    /// The measures this study has (all of [`MEASURES`] but the return measures in
+    /// files written before them), in display order.
+    pub fn measures(&self) -> impl Iterator<Item = &'static Measure> + '_ {
+        MEASURES.iter().filter(|m| self.values.contains_key(m.name))
+    }
+
+    /// Whether the study has expected returns: some successful trial's `true_mean`
+    /// is not 0 (it is exactly 0 under the zero-mean model).
+    pub fn has_expected_returns(&self) -> bool {
+        self.values
+            .get("true_mean")
+            .is_some_and(|a| a.iter().any(|&x| x.is_finite() && x != 0.0))
     }
 
     /// Column `j` of measure `name` (NaN where the method failed).

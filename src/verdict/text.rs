@@ -1,7 +1,7 @@
 //! Fixed-width text tables of a verdict (`corrmc summary --baseline`).
 
 use super::paired::StudyVerdict;
-use super::study::MEASURES;
+use super::study::{MEASURES, is_return_measure};
 use std::fmt::Write as _;
 
 /// Measures whose distributions the quantile table shows.
@@ -11,9 +11,16 @@ fn iv(ci: [f64; 2], scale: f64, prec: usize) -> String {
     format!("[{:+.p$}, {:+.p$}]", ci[0] * scale, ci[1] * scale, p = prec)
 }
 
-/// The paired table, rankings and quantiles of `measures` (all judged ones if empty).
+/// The paired table, rankings and quantiles of `measures` (if empty: all judged ones,
+/// but the return measures only for a study with expected returns).
 pub fn render(v: &StudyVerdict, measures: &[String]) -> String {
-    let want = |m: &str| measures.is_empty() || measures.iter().any(|x| x == m);
+    let want = |m: &str| {
+        if measures.is_empty() {
+            v.expected_returns || !is_return_measure(m)
+        } else {
+            measures.iter().any(|x| x == m)
+        }
+    };
     let w = v
         .methods
         .iter()
