@@ -314,6 +314,21 @@ pub fn render_shards(
             crate::engine::format_duration(worst)
         );
     }
+    if total < 4 * count {
+        // A unit is the smallest piece of work: with few units per shard the slices are
+        // uneven or empty (data do not depend on chunk_trials, only the fingerprint does).
+        let trials: u64 = fp.trials.iter().sum();
+        t += &format!(
+            "note: {total} units for {count} shards ({}); for balanced shards set chunk_trials to \
+             at most ~{} (4 units per shard)\n",
+            if total < count {
+                format!("{} shards get no work", count - total)
+            } else {
+                "uneven slices".to_string()
+            },
+            (trials / (4 * count)).max(1)
+        );
+    }
     t
 }
 
