@@ -493,3 +493,37 @@ fn the_slurm_scripts_shard_and_merge() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("K must be a positive integer"));
 }
+
+/// Shards computed on CPUs of different SIMD levels merge (the numbers are valid) but
+/// `merge` warns, naming the hosts (README "Running on a cluster": determinism).
+#[test]
+fn merge_warns_when_shards_came_from_different_cpu_kinds() {
+    let _s = common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let files = shards(PLAIN, dir.path(), 2);
+    // Shard 1 was resumed on another machine: its session record says so.
+    let scan = corrmc::journal::Journal::scan(&files[1]).unwrap();
+    let mut j = corrmc::journal::Journal::reopen(&files[1], scan.valid_end).unwrap();
+    let own = corrmc::provenance::simd_level();
+    let other = if own == "x86-64-v4" {
+        "x86-64-v3"
+    } else {
+        "x86-64-v4"
+    };
+    j.append_session(&serde_json::json!({"host": "node-b", "simd_level": other}))
+        .unwrap();
+    drop(j);
+    let r = corrmc::merge::merge(&files, &dir.path().join("m.h5"), false).unwrap();
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    let w = &r.warnings[0];
+    assert!(
+        w.contains("node-b") && w.contains(other) && w.contains(&own),
+        "{w}"
+    );
+    // Without the foreign session: no warning.
+    let c = dir.path().join("c");
+    std::fs::create_dir(&c).unwrap();
+    let clean = shards(PLAIN, &c, 2);
+    let r = corrmc::merge::merge(&clean, &dir.path().join("c/m.h5"), false).unwrap();
+    assert!(r.warnings.is_empty());
+}
