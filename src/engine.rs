@@ -429,6 +429,7 @@ pub(crate) struct PointRun {
 
 impl PointRun {
     /// The number of per-trial source diagnostics the point records.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub(crate) fn n_diagnostics(&self) -> usize {
         self.source.diagnostics().len()
     }
@@ -611,9 +612,20 @@ impl Progress {
     }
 
     fn trial(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.bar.inc(1);
-        if self.mode == ProgressMode::Lines {
+        self.add(1);
+    }
+
+    /// A unit computed elsewhere (an MPI rank) arrived with its `trials`.
+    fn remote_unit(&self, trials: u64) {
+        self.unit();
+        self.add(trials);
+    }
+
+    fn add(&self, n: u64) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        self.bar.inc(n);
+        // The last line is `finish`'s, once the last unit is on disk too.
+        if self.mode == ProgressMode::Lines && done < self.total {
             let mut last = self.last.lock().unwrap();
             let step = (self.total / 20).max(1);
             if last.0.elapsed().as_secs_f64() >= 10.0 || done >= last.1 + step {
@@ -646,6 +658,10 @@ impl Progress {
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+        let done = self.done.load(Ordering::Relaxed);
+        if self.mode == ProgressMode::Lines && done > self.base {
+            self.line(done);
+        }
     }
 }
 
@@ -1054,7 +1070,7 @@ pub fn run_study_with(
                 *d = true;
                 *trials_done += r.end - r.start;
                 *units_done += 1;
-                progress.unit();
+                progress.remote_unit(r.end - r.start);
             }
         }
     };

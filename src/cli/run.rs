@@ -260,8 +260,15 @@ fn run_local(args: &RunArgs, world: World<'_>) -> Result<()> {
         );
         std::process::exit(crate::stop::exit_code(sig));
     }
+    #[cfg(feature = "mpi")]
+    let ranks = world.map_or(String::new(), |w| {
+        use mpi::traits::Communicator;
+        format!("{} MPI ranks × ", w.size())
+    });
+    #[cfg(not(feature = "mpi"))]
+    let ranks = world.map_or(String::new(), |_| String::new());
     eprintln!(
-        "corrmc: {} trials in {:.2} s on {} threads ({:.0} trials/s) -> {}{}",
+        "corrmc: {} trials in {:.2} s on {ranks}{} threads ({:.0} trials/s) -> {}{}",
         report.trials_computed,
         report.elapsed_s,
         report.threads,
