@@ -560,6 +560,29 @@ impl Journal {
     }
 }
 
+/// If `path` is a checkpoint journal or a shard file rather than a result file,
+/// what it is and what to do with it (for commands that read result files).
+pub fn not_a_result_file(path: &Path) -> Option<String> {
+    let (_, meta) = Journal::read_head(path).ok()??;
+    Some(match meta.shard {
+        Some(s) => {
+            let complete = Journal::scan(path).is_ok_and(|sc| sc.done.is_some());
+            format!(
+                "is shard {} of a study (units {}..{}, {}), not a result file; merge the {} \
+                 shards with `corrmc merge -o OUT FILES...`",
+                s.label(),
+                s.start,
+                s.end,
+                if complete { "complete" } else { "incomplete" },
+                s.count
+            )
+        }
+        None => "is an interrupted run's checkpoint journal, not a result file; finish it with \
+                 `corrmc run SPEC --resume` (same spec and --output)"
+            .to_string(),
+    })
+}
+
 /// Reads the rows of one record found by [`Journal::scan`].
 pub fn read_unit(path: &Path, offset: u64, len: u64) -> Result<UnitRows, Error> {
     let mut f = File::open(path).map_err(io(path))?;

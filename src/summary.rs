@@ -140,12 +140,8 @@ fn open(path: &Path) -> Result<hdf5::File, Error> {
         return Err(Error::io(path, "file not found"));
     }
     hdf5::File::open(path).map_err(|err| {
-        if let Ok(Some(_)) = crate::journal::Journal::read_fingerprint(path) {
-            Error::io(
-                path,
-                "is an interrupted run's checkpoint journal, not a result file; finish it with \
-                 `corrmc run SPEC --resume` (same spec and --output)",
-            )
+        if let Some(what) = crate::journal::not_a_result_file(path) {
+            Error::io(path, what)
         } else {
             Error::io(path, format!("not an HDF5 file: {err}"))
         }

@@ -284,6 +284,19 @@ fn the_cli_shards_merges_folders_and_patterns_and_plans_shards() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("corrmc merge -o out/s.h5"), "{err}");
     }
+    // summary and report on a shard say what it is and what to do.
+    for cmd in [
+        vec!["summary", "out/s.h5.shard-1-of-3"],
+        vec!["report", "out/s.h5.shard-1-of-3", "-o", "rep"],
+    ] {
+        let o = corrmc(&cmd, d);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(
+            e.contains("is shard 1/3") && e.contains("corrmc merge"),
+            "{e}"
+        );
+    }
     // A folder, then a pattern: the same file.
     let o = corrmc(&["merge", "-o", "m1.h5", "out", "--no-summary"], d);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

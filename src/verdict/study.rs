@@ -307,6 +307,9 @@ pub fn open(path: &Path) -> Result<hdf5::File, Error> {
         return Err(Error::io(path, "file not found"));
     }
     hdf5::File::open(path).map_err(|e| {
+        if let Some(what) = crate::journal::not_a_result_file(path) {
+            return Error::io(path, what);
+        }
         Error::io(
             path,
             format!(
