@@ -13,6 +13,8 @@
 //! | `order` | `[N, n]` u32 | HRP leaf order: position k holds original asset `order[k]` |
 //! | `w_hrp` | `[N, n]` f64 | HRP weights of the in-sample estimate, HRP-ordered (engine's recursive bisection) |
 //! | `mean_is` | `[N, n]` f64 | in-sample sample mean daily returns, same order (DHRP_paper's input, §3.3 features) |
+//! | `momentum_is` | `[N, n]` f64 | in-sample momentum (last 21 days' return minus the 21 before; `simulate::path_signals`), same order |
+//! | `vol_ratio_is` | `[N, n]` f64 | in-sample volatility regime (sd of the last 21 days / sd of the window), same order |
 //! | `mu` | `[N, n]` f64 | true expected daily returns, same order (evaluation: ex-ante Sharpe, CRRA CE) |
 //! | `ret_fwd` | `[N, n]` f64 | realized forward return of the first `horizon_days` out-of-sample days, Σ_t x_t, same order (the r_{t+1} of Amador's Eq. 6–7) |
 //! | `split` | `[N]` u8 | 0 = train, 1 = validation, 2 = test, by trial index |
@@ -84,6 +86,8 @@ struct Row {
     order: Vec<usize>,
     w_hrp: Array1<f64>,
     mean_is: Array1<f64>,
+    momentum_is: Array1<f64>,
+    vol_ratio_is: Array1<f64>,
     mu: Array1<f64>,
     ret_fwd: Array1<f64>,
 }
@@ -112,6 +116,8 @@ fn row(spec: &Spec, trial: u64, corr: Array2<f64>, opts: ExportOptions) -> Resul
         cov_is: inp.cov,
         features: inp.features,
         mean_is: pv(&data.mean_is),
+        momentum_is: pv(&data.signals_is.momentum),
+        vol_ratio_is: pv(&data.signals_is.vol_ratio),
         mu: pv(&data.mu),
         ret_fwd: pv(&fwd),
         order: inp.order,
@@ -249,6 +255,16 @@ pub fn export(
         "in-sample sample mean daily returns in HRP order (DHRP_paper input)",
     )
     .map_err(&e)?;
+    let d_mom = vecset(
+        "momentum_is",
+        "in-sample momentum: return of the last 21 days minus the 21 before, HRP order",
+    )
+    .map_err(&e)?;
+    let d_volr = vecset(
+        "vol_ratio_is",
+        "in-sample volatility regime: sd of the last 21 days / sd of the window, HRP order",
+    )
+    .map_err(&e)?;
     let d_mu = vecset("mu", "true expected daily returns in HRP order").map_err(&e)?;
     let d_fwd = vecset(
         "ret_fwd",
@@ -308,6 +324,8 @@ pub fn export(
         d_hrp.write_slice(&wh, s![a..z, ..]).map_err(&e)?;
         for (ds, f) in [
             (&d_mean, (|r: &Row| &r.mean_is) as fn(&Row) -> &Array1<f64>),
+            (&d_mom, |r: &Row| &r.momentum_is),
+            (&d_volr, |r: &Row| &r.vol_ratio_is),
             (&d_mu, |r: &Row| &r.mu),
             (&d_fwd, |r: &Row| &r.ret_fwd),
         ] {

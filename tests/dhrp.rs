@@ -4,9 +4,11 @@
 
 use corrmc::alloc::dhrp::{
     Dhrp, DhrpModel, ModelKind, TractDhrp, TreeLinkage, dhrp_inputs, dhrp_inputs_with,
+    paper_moments,
 };
 use corrmc::alloc::hrp::recursive_bisection;
 use corrmc::alloc::{self, Allocator, Context, Estimate};
+use corrmc::simulate::Signals;
 use corrmc::spec::Spec;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
@@ -242,8 +244,8 @@ fn tiny_paper_training_runs_end_to_end_for_both_linkages() {
         let worst = paper_init_vs_hrp(&init, linkage, 12, 5);
         assert!(worst <= 1e-9, "{l}: HRP init vs HRP: {worst}");
         let trained = paper_model(&out.join(format!("dhrp_paper_{l}_12.onnx")), linkage, 12);
-        for (cov, mean) in estimates_with_mean(12, 5) {
-            let est = Estimate::new(cov).with_mean(mean);
+        for (cov, mean, sg) in estimates_with_mean(12, 5) {
+            let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
             check_valid(&trained.allocate(&est, &CTX).unwrap(), 12);
         }
     }
@@ -256,15 +258,15 @@ fn paper_spec_text(n: usize) -> String {
     format!("{}\n{returns}", spec_text(n))
 }
 
-/// In-sample covariances and means of the tiny paper spec.
-fn estimates_with_mean(n: usize, trials: u64) -> Vec<(Array2<f64>, ndarray::Array1<f64>)> {
+/// In-sample covariances, means and path signals of the tiny paper spec.
+fn estimates_with_mean(n: usize, trials: u64) -> Vec<(Array2<f64>, ndarray::Array1<f64>, Signals)> {
     let spec = Spec::parse(&paper_spec_text(n), "dhrp paper (test)").unwrap();
     let src = spec.build_source().unwrap();
     (0..trials)
         .map(|t| {
             let c = src.sample(spec.raw.seed, t).unwrap().corr;
             let d = corrmc::simulate::simulate(c, &spec.sim, spec.raw.seed, t).unwrap();
-            (d.cov_is, d.mean_is)
+            (d.cov_is, d.mean_is, d.signals_is)
         })
         .collect()
 }
@@ -289,8 +291,8 @@ fn max_abs(a: &ndarray::Array1<f64>, b: &ndarray::Array1<f64>) -> f64 {
 fn paper_init_vs_hrp(path: &Path, linkage: TreeLinkage, n: usize, trials: u64) -> f64 {
     let m = paper_model(path, linkage, n);
     let mut worst = 0.0f64;
-    for (cov, mean) in estimates_with_mean(n, trials) {
-        let est = Estimate::new(cov).with_mean(mean);
+    for (cov, mean, sg) in estimates_with_mean(n, trials) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
         let w = m.allocate(&est, &CTX).unwrap();
         check_valid(&w, n);
         worst = worst.max(max_abs(&w, &hrp_on(&est, linkage)));
@@ -313,8 +315,8 @@ fn paper_hrp_initialized_onnx_reproduces_hrp_ward_and_single_from_rust() {
     // ... single-linkage HRP is the engine's `HRP` ...
     let hrp = alloc::build("HRP").unwrap();
     let mut ward_vs_single = 0.0f64;
-    for (cov, mean) in estimates_with_mean(12, 20) {
-        let est = Estimate::new(cov).with_mean(mean);
+    for (cov, mean, sg) in estimates_with_mean(12, 20) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
         let single = hrp_on(&est, TreeLinkage::Single);
         assert_eq!(single, hrp.allocate(&est, &CTX).unwrap());
         ward_vs_single = ward_vs_single.max(max_abs(&single, &hrp_on(&est, TreeLinkage::Ward)));
@@ -331,8 +333,8 @@ fn shipped_paper_model_gives_valid_weights_and_differs_from_hrp() {
     let a = alloc::build("DHRP_paper").expect("models/dhrp/dhrp_paper_ward_50.onnx loads");
     assert_eq!(a.name(), "DHRP_paper");
     let mut diff = 0.0f64;
-    for (cov, mean) in estimates_with_mean(50, 5) {
-        let est = Estimate::new(cov).with_mean(mean);
+    for (cov, mean, sg) in estimates_with_mean(50, 5) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
         let w = a.allocate(&est, &CTX).unwrap();
         check_valid(&w, 50);
         diff = diff.max(max_abs(&w, &hrp_on(&est, TreeLinkage::Ward)));
@@ -344,9 +346,9 @@ fn shipped_paper_model_gives_valid_weights_and_differs_from_hrp() {
             ModelKind::Paper,
         )
         .unwrap();
-        let mean_ord =
-            ndarray::Array1::from_iter(inp.order.iter().map(|&i| est.mean().unwrap()[i]));
-        let w_ord = m.weights(&inp.cov, &mean_ord).unwrap();
+        let w_ord = m
+            .weights(&inp.cov, &paper_moments(&est, &inp.order).unwrap())
+            .unwrap();
         for (k, &i) in inp.order.iter().enumerate() {
             assert_eq!(w[i], w_ord[k]);
         }
@@ -360,7 +362,7 @@ fn shipped_paper_model_gives_valid_weights_and_differs_from_hrp() {
 
 #[test]
 fn paper_contract_and_controls_checked() {
-    // A variance-trained model (features [B, 6]) is not a paper model (mean [B, n]).
+    // A variance-trained model (features [B, 6]) is not a paper model (moments [B, 3, n]).
     let e = TractDhrp::load_kind(
         &root().join("models/dhrp/dhrp_hrp_init_50.onnx"),
         None,
@@ -370,7 +372,7 @@ fn paper_contract_and_controls_checked() {
     .unwrap()
     .to_string();
     assert!(
-        e.contains("dhrp_hrp_init_50.onnx") && e.contains("mean [B, n]"),
+        e.contains("dhrp_hrp_init_50.onnx") && e.contains("moments [B, 3, n]"),
         "{e}"
     );
     let mut c = alloc::Control::default();

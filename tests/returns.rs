@@ -10,7 +10,7 @@ use corrmc::metrics::{METRICS, MetricParams, N_METRICS_V1, measure};
 use corrmc::rng::{Purpose, stream};
 use corrmc::simulate::{
     FactoredPath, MeanModel, ReturnModel, SimParams, Tails, TrialData, VolModel, expected_returns,
-    normals, path_moments, scale_rows_student_t, simulate,
+    normals, path_moments, path_signals, scale_rows_student_t, simulate,
 };
 use corrmc::spec::Spec;
 use ndarray::{Array1, Array2, array};
@@ -357,6 +357,8 @@ fn metrics_equal_numpy_reference() {
         let y_oos = matrix(&case["y_oos"]);
         let (cov_is, mean_is) = path_moments(&y_is, &f, true, &mu);
         let (cov_oos, mean_oos) = path_moments(&y_oos, &f, true, &mu);
+        let signals_is = path_signals(&y_is, &f, &mu, &cov_is.diag().to_owned());
+        let signals_oos = path_signals(&y_oos, &f, &mu, &cov_oos.diag().to_owned());
         let d = TrialData {
             corr: matrix(&case["corr"]),
             vols: vector(&case["vols"]),
@@ -366,6 +368,8 @@ fn metrics_equal_numpy_reference() {
             mu,
             mean_is,
             mean_oos,
+            signals_is,
+            signals_oos,
             oos_path: FactoredPath {
                 factor: f,
                 factor_lower: true,

@@ -4,11 +4,14 @@ Eq. 2-5), float64, in numpy + `autograd`; `to_onnx` emits the same computation o
 Inputs per trial (all in the tree's leaf order, i.e. "HRP's order" under the export's
 linkage, Ward by default as the paper's HRP, §4.2):
   cov  [n, n]  in-sample covariance Σ
-  mean [n]     in-sample mean daily returns
+  moments [3, n]  in-sample per-asset signals: row 0 the mean daily return, row 1 momentum
+                  (return over the last 21 days minus the return over the 21 days before),
+                  row 2 the volatility regime (sd of the last 21 days / sd of the window)
 Output: weights [n] in that order.
 
   x   = §3.3 features: annualized means clip [-2, 2], annualized vols clip [0.01, 2],
-        average pairwise correlation; standardized with training statistics
+        momentum, volatility regime, average pairwise correlation (d = 4n + 1);
+        standardized with training statistics
   h   = LayerNorm(x + f_cov(vech(Σ / ‖Σ‖∞)))                                  (Eq. 3)
   π_k = softmax((−log V_L + δ_k(h), −log V_R) / τ),  δ = gate network of h      (Eq. 2)
   p   = Π over the path of π_k[d]                                               (Eq. 4)
@@ -28,19 +31,21 @@ ALPHA_EXACT_LOGIT = 40.0  # 1/(1 + e^-40) == 1.0 in float64: α = 1 exactly
 
 
 def feature_names(n):
-    return [f"mean_ann_{i}" for i in range(n)] + [f"vol_ann_{i}" for i in range(n)] + ["avg_corr"]
+    fam = ("mean_ann", "vol_ann", "momentum", "vol_regime")
+    return [f"{f}_{i}" for f in fam for i in range(n)] + ["avg_corr"]
 
 
-def raw_features(S, mean, ann):
-    """§3.3 feature families from the in-sample moments: [B, 2n + 1]."""
+def raw_features(S, M, ann):
+    """§3.3 feature families from the in-sample path: [B, 4n + 1]. M = moments [B, 3, n]."""
     n = S.shape[-1]
+    mean = M[:, 0, :]
     d = np.sum(S * onp.eye(n), axis=-1)
     vol = np.minimum(np.maximum(np.sqrt(ann * d), 0.01), 2.0)
     mu = np.minimum(np.maximum(ann * mean, -2.0), 2.0)
     sd = np.sqrt(d)
     corr = S / (sd[:, :, None] * sd[:, None, :])
     avg = (np.sum(np.sum(corr, axis=-1), axis=-1) - n) / (n * (n - 1))
-    return np.concatenate([mu, vol, avg[:, None]], axis=-1)
+    return np.concatenate([mu, vol, M[:, 1, :], M[:, 2, :], avg[:, None]], axis=-1)
 
 
 def vech_index(n):
@@ -51,7 +56,7 @@ def vech_index(n):
 def init_params(n, hidden=64, seed=0, alpha_logit=ALPHA_EXACT_LOGIT):
     """Parameters at the HRP point (gate heads, leaf logits zero; τ = 1; α = 1)."""
     rng = onp.random.default_rng(seed)
-    d = 2 * n + 1
+    d = 4 * n + 1
     P = n * (n + 1) // 2
     K = n - 1
     return {
@@ -78,7 +83,7 @@ def alpha_of(p):
     return 1.0 / (1.0 + np.exp(-p["theta_alpha"]))
 
 
-def forward(p, S, mean, st, norm, ann):
+def forward(p, S, M, st, norm, ann):
     """Weights [B, n]. norm = (mean, sd) of the raw features on the training split."""
     n = st.n
     d = np.sum(S * st.eye, axis=-1)
@@ -89,7 +94,7 @@ def forward(p, S, mean, st, norm, ann):
         W = u / np.sum(u, axis=-1, keepdims=True)
         v[side] = np.sum(np.matmul(W, S) * W, axis=-1)  # cluster variances (getClusterVar)
     zlog = np.log(v["r"]) - np.log(v["l"])
-    x = (raw_features(S, mean, ann) - norm[0]) / norm[1]
+    x = (raw_features(S, M, ann) - norm[0]) / norm[1]
     # Eq. 3. ‖Σ‖∞ = max row sum of |Σ| (the induced ∞-norm); vech: Σ is symmetric, the
     # upper triangle carries all of vec(Σ).
     nrm = np.max(np.sum(np.abs(S), axis=-1), axis=-1)
@@ -168,12 +173,13 @@ def to_onnx(p, st, norm, ann, path, linkage):
     annc = const("ann", ann)
     sd = op("Sqrt", [d])
     vol = clip(op("Sqrt", [op("Mul", [d, annc])]), 0.01, 2.0, "vol")
-    mu = clip(op("Mul", ["mean", annc]), -2.0, 2.0, "mu")
+    row = [op("Gather", ["moments", const(f"row{k}", k, onp.int64)], axis=1) for k in range(3)]
+    mu = clip(op("Mul", [row[0], annc]), -2.0, 2.0, "mu")
     corr = op("Div", [S, op("Mul", [op("Unsqueeze", [sd, ax2]), op("Unsqueeze", [sd, ax1])])])
     tot = op("ReduceSum", [op("Reshape", [corr, const("shape_flat", [-1, n * n], onp.int64)]), ax_last],
              keepdims=1)
     avg = op("Mul", [op("Sub", [tot, const("n_f", float(n))]), const("inv_pairs", 1.0 / (n * (n - 1)))])
-    x = op("Concat", [mu, vol, avg], axis=1)
+    x = op("Concat", [mu, vol, row[1], row[2], avg], axis=1)
     x = op("Div", [op("Sub", [x, const("x_mean", norm[0])]), const("x_sd", norm[1])])
     nrm = op("ReduceMax", [rsum(op("Abs", [S]), 0)], axes=[-1], keepdims=1)  # [B, 1]
     flat = op("Reshape", [S, "shape_flat"])
@@ -205,7 +211,7 @@ def to_onnx(p, st, norm, ann, path, linkage):
         nodes,
         f"dhrp_paper_{linkage}",
         [helper.make_tensor_value_info("cov", D, ["B", n, n]),
-         helper.make_tensor_value_info("mean", D, ["B", n])],
+         helper.make_tensor_value_info("moments", D, ["B", 3, n])],
         [helper.make_tensor_value_info("weights", D, ["B", n])],
         initializer=inits,
     )
@@ -214,8 +220,9 @@ def to_onnx(p, st, norm, ann, path, linkage):
     model.ir_version = 8
     model.doc_string = (
         f"DHRP_paper (Amador Eq. 2-5) for n = {n} assets, float64, tree linkage {linkage}. Inputs: cov "
-        f"[B, n, n] (in-sample covariance in the {linkage}-linkage leaf order), mean [B, n] (in-sample "
-        f"mean daily returns, same order; annualized x{ann:g} inside). Output: weights [B, n] in that "
+        f"[B, n, n] (in-sample covariance in the {linkage}-linkage leaf order), moments [B, 3, n] "
+        f"(in-sample mean daily return, 21-day momentum, volatility regime per asset, same order; "
+        f"annualized x{ann:g} inside). Output: weights [B, n] in that "
         "order. See models/dhrp/README.md."
     )
     onnx.helper.set_model_props(model, {"linkage": linkage, "annualization": str(ann)})

@@ -27,7 +27,7 @@ import dhrp  # noqa: E402
 import dhrp_paper as dp  # noqa: E402
 from train import HRP_TOL, ONNX_TOL, adamw_step, cosine_lr, hrp_weight, quad, subset  # noqa: E402
 
-KEYS = ("cov_is", "mean_is", "mu", "ret_fwd", "sigma_true", "cov_oos", "w_hrp", "split")
+KEYS = ("cov_is", "mean_is", "momentum_is", "vol_ratio_is", "mu", "ret_fwd", "sigma_true", "cov_oos", "w_hrp", "split")
 
 
 def load(path):
@@ -41,14 +41,15 @@ def load(path):
             d[k] = str(f.attrs[k])
         d["annualization"] = float(f.attrs["annualization"])
         d["horizon_days"] = int(f.attrs["horizon_days"])
+    d["moments"] = onp.stack([d["mean_is"], d["momentum_is"], d["vol_ratio_is"]], axis=1)
     return d
 
 
 def make_loss(st, norm, ann, c):
     gamma = c["crra_gamma"]
 
-    def loss(p, S, mean, ret, target, w_hrp, lam_h):
-        w = dp.forward(p, S, mean, st, norm, ann)
+    def loss(p, S, M, ret, target, w_hrp, lam_h):
+        w = dp.forward(p, S, M, st, norm, ann)
         r = np.sum(w * ret, axis=-1)  # r_t^p = w_t' r_{t+1}
         # Eq. 6 CRRA (log utility at γ = 1). 1 + r is floored at 1e-3: the forward
         # return is a sum of daily simple returns and could in principle pass -100 %.
@@ -84,7 +85,7 @@ def paired(a, b):
 
 
 def evaluate(p, d, st, norm, ann, gamma, target_key):
-    w = onp.asarray(dp.forward(p, d["cov_is"], d["mean_is"], st, norm, ann))
+    w = onp.asarray(dp.forward(p, d["cov_is"], d["moments"], st, norm, ann))
     S, mu = d[target_key], d["mu"]
     iv = 1.0 / onp.sqrt(onp.einsum("bii->bi", d["cov_is"]))
     ws = {"DHRP_paper": w, "HRP": d["w_hrp"], "IV": iv / iv.sum(1, keepdims=True)}
@@ -114,7 +115,7 @@ def onnx_weights(path, d):
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    return sess.run(["weights"], {"cov": d["cov_is"], "mean": d["mean_is"]})[0]
+    return sess.run(["weights"], {"cov": d["cov_is"], "moments": d["moments"]})[0]
 
 
 def main(argv=None):
@@ -138,7 +139,7 @@ def main(argv=None):
     if len(va["split"]) == 0:
         raise SystemExit(f"{a.data}: no validation trials (split == 1)")
     st = dhrp.Structure(n)
-    xf = dp.raw_features(tr["cov_is"], tr["mean_is"], ann)
+    xf = dp.raw_features(tr["cov_is"], tr["moments"], ann)
     sd = xf.std(0)
     norm = (xf.mean(0), onp.where(sd > 1e-12, sd, 1.0))
     p = dp.init_params(n, mc["hidden"], seed=tc["seed"], alpha_logit=mc.get("alpha_init_logit", dp.ALPHA_EXACT_LOGIT))
@@ -164,7 +165,7 @@ def main(argv=None):
 
     def val_objective(p):
         # Model selection: the loss without the HRP term, on the whole validation split.
-        return float(loss(p, va["cov_is"], va["mean_is"], va["ret_fwd"], va[target_key], va["w_hrp"], 0.0))
+        return float(loss(p, va["cov_is"], va["moments"], va["ret_fwd"], va[target_key], va["w_hrp"], 0.0))
 
     best = (val_objective(p), {k: v.copy() for k, v in p.items()}, 0)
     history, step, stopped = [], 0, False
@@ -174,7 +175,7 @@ def main(argv=None):
             idx = perm[b * bs:(b + 1) * bs]
             step += 1
             lam = hrp_weight(step, total, lc)
-            g = dloss(p, tr["cov_is"][idx], tr["mean_is"][idx], tr["ret_fwd"][idx], tr[target_key][idx],
+            g = dloss(p, tr["cov_is"][idx], tr["moments"][idx], tr["ret_fwd"][idx], tr[target_key][idx],
                       tr["w_hrp"][idx], lam)
             gn = math.sqrt(sum(float(onp.sum(v**2)) for v in g.values()))
             if gn > tc["clip_norm"]:

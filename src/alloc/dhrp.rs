@@ -14,10 +14,11 @@
 //!
 //! `DHRP_paper` ([`build_paper`]) is the paper's layer (Amador, Eq. 2–5, §3.3): its
 //! tree is HRP's tree under a chosen linkage ([`TreeLinkage`], Ward by default as in the
-//! paper's §4.2), and its second input is the in-sample **mean** return per asset
-//! (`mean` f64 `[B, n]`, daily, same order), from which the graph itself computes the
-//! §3.3 features (annualized means and volatilities, clipped, and the average pairwise
-//! correlation).
+//! paper's §4.2), and its second input is the in-sample path's per-asset signals
+//! (`moments` f64 `[B, 3, n]`, same order: mean daily return, momentum, volatility
+//! regime; [`crate::simulate::path_signals`]), from which the graph itself computes the
+//! §3.3 features (annualized means and volatilities, clipped, momentum, volatility regime
+//! and the average pairwise correlation).
 
 use super::{Allocator, Context, Estimate};
 use crate::Error;
@@ -165,6 +166,8 @@ pub trait DhrpModel: Send + Sync {
     /// Number of assets the model was exported for.
     fn n(&self) -> usize;
     fn path(&self) -> &Path;
+    /// Weights for the ordered covariance and the second input: the features
+    /// ([`ModelKind::Features`]) or the flattened `[3, n]` moments ([`ModelKind::Paper`]).
     fn weights(&self, cov: &Array2<f64>, features: &Array1<f64>) -> Result<Array1<f64>, Error>;
 }
 
@@ -249,15 +252,7 @@ impl Allocator for Dhrp {
         let inp = dhrp_inputs_with(est, self.linkage)?;
         let second = match self.kind {
             ModelKind::Features => inp.features.clone(),
-            ModelKind::Paper => {
-                let m = est.mean().ok_or_else(|| {
-                    MethodError::new(
-                        MethodErrorKind::Unsupported,
-                        "DHRP_paper needs the in-sample mean returns (its §3.3 features); this estimate has none",
-                    )
-                })?;
-                Array1::from_iter(inp.order.iter().map(|&i| m[i]))
-            }
+            ModelKind::Paper => paper_moments(est, &inp.order)?,
         };
         if let Some((i, v)) = second.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(MethodError::new(
@@ -277,12 +272,32 @@ impl Allocator for Dhrp {
     }
 }
 
+/// DHRP_paper's second input for an estimate, rows (mean, momentum, volatility regime)
+/// in `order`, flattened row-major (`[3, n]`).
+pub fn paper_moments(est: &Estimate, order: &[usize]) -> Result<Array1<f64>, MethodError> {
+    let missing = || {
+        MethodError::new(
+            MethodErrorKind::Unsupported,
+            "DHRP_paper needs the in-sample mean returns, momentum and volatility regime of the \
+             path (its §3.3 features); this estimate has none",
+        )
+    };
+    let m = est.mean().ok_or_else(missing)?;
+    let sg = est.signals().ok_or_else(missing)?;
+    Ok(Array1::from_iter(
+        [m, &sg.momentum, &sg.vol_ratio]
+            .iter()
+            .flat_map(|v| order.iter().map(move |&i| v[i])),
+    ))
+}
+
 /// What a DHRP model takes besides the ordered covariance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     /// `features` `[B, F]`, [`FEATURE_NAMES`] (the variance-trained `DHRP`).
     Features,
-    /// `mean` `[B, n]`, the in-sample daily mean returns (the paper's `DHRP_paper`).
+    /// `moments` `[B, 3, n]`: the in-sample mean daily return, momentum and volatility
+    /// regime per asset (the paper's `DHRP_paper`).
     Paper,
 }
 
@@ -290,6 +305,8 @@ pub enum ModelKind {
 pub struct TractDhrp {
     path: PathBuf,
     n: usize,
+    /// Shape of the second input for one estimate.
+    second: Vec<usize>,
     plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
 }
 
@@ -300,8 +317,8 @@ impl TractDhrp {
         Self::load_kind(path, expected_n, ModelKind::Features)
     }
 
-    /// [`Self::load`] for a model of `kind` (a paper model's second input is `mean`
-    /// `[B, n]`).
+    /// [`Self::load`] for a model of `kind` (a paper model's second input is `moments`
+    /// `[B, 3, n]`).
     pub fn load_kind(
         path: &Path,
         expected_n: Option<usize>,
@@ -328,7 +345,7 @@ impl TractDhrp {
             ModelKind::Features => format!(
                 "a DHRP model needs inputs cov [B, n, n] and features [B, {f}] and output weights [B, n], all float64"
             ),
-            ModelKind::Paper => "a DHRP_paper model needs inputs cov [B, n, n] and mean [B, n] and output weights [B, n], all float64".to_string(),
+            ModelKind::Paper => "a DHRP_paper model needs inputs cov [B, n, n] and moments [B, 3, n] and output weights [B, n], all float64".to_string(),
         };
         if inputs != 2 || outputs != 1 {
             return Err(err(format!(
@@ -363,11 +380,17 @@ impl TractDhrp {
             [_, Some(a), Some(b)] if a == b && *a > 0 => *a as usize,
             _ => return Err(err(format!("input 0 has shape {}; {contract}", show(&d0)))),
         };
-        let f = match kind {
-            ModelKind::Features => f,
-            ModelKind::Paper => n,
+        let second: Vec<usize> = match kind {
+            ModelKind::Features => vec![1, f],
+            ModelKind::Paper => vec![1, 3, n],
         };
-        if !matches!(d1.as_slice(), [_, Some(x)] if *x as usize == f) {
+        let ok = d1.len() == second.len()
+            && d1
+                .iter()
+                .zip(&second)
+                .skip(1)
+                .all(|(d, &want)| *d == Some(want as i64));
+        if !ok {
             return Err(err(match kind {
                 ModelKind::Features => format!(
                     "input 1 has shape {}; {contract} (F = {f}: {})",
@@ -384,7 +407,7 @@ impl TractDhrp {
         }
         let plan = model
             .with_input_fact(0, f64::fact([1, n, n]).into())
-            .and_then(|m| m.with_input_fact(1, f64::fact([1, f]).into()))
+            .and_then(|m| m.with_input_fact(1, f64::fact(&second).into()))
             .and_then(|m| m.into_optimized())
             .map_err(|e| err(format!("cannot build an optimized plan: {e}")))?;
         let out = plan
@@ -405,6 +428,7 @@ impl TractDhrp {
         Ok(TractDhrp {
             path: path.to_path_buf(),
             n,
+            second,
             plan,
         })
     }
@@ -422,7 +446,7 @@ impl DhrpModel for TractDhrp {
         let n = self.n;
         let c = Tensor::from_shape(&[1, n, n], cov.as_standard_layout().as_slice().unwrap())
             .map_err(|e| Error::Other(format!("DHRP input: {e}")))?;
-        let f = Tensor::from_shape(&[1, features.len()], features.to_vec().as_slice())
+        let f = Tensor::from_shape(&self.second, features.to_vec().as_slice())
             .map_err(|e| Error::Other(format!("DHRP input: {e}")))?;
         let out = self
             .plan

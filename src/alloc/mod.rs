@@ -31,6 +31,8 @@ pub struct Estimate {
     /// Sample mean returns of the path the covariance was estimated on, if the caller
     /// has them (the engine does; DHRP_paper's features need them).
     mean: Option<Array1<f64>>,
+    /// Momentum and volatility regime of that path (DHRP_paper's §3.3 features).
+    signals: Option<crate::simulate::Signals>,
     /// Candidate trees of the ASRP variants, shared by all of them.
     asrp: asrp::Cache,
 }
@@ -51,6 +53,7 @@ impl Estimate {
             single: OnceCell::new(),
             ward: OnceCell::new(),
             mean: None,
+            signals: None,
             asrp: asrp::Cache::default(),
         }
     }
@@ -58,6 +61,15 @@ impl Estimate {
     pub fn with_mean(mut self, mean: Array1<f64>) -> Self {
         self.mean = Some(mean);
         self
+    }
+    /// Attaches the path's momentum and volatility regime ([`crate::simulate::path_signals`]).
+    pub fn with_signals(mut self, signals: crate::simulate::Signals) -> Self {
+        self.signals = Some(signals);
+        self
+    }
+    /// The path signals, if attached ([`Self::with_signals`]).
+    pub fn signals(&self) -> Option<&crate::simulate::Signals> {
+        self.signals.as_ref()
     }
     /// The sample mean returns, if attached ([`Self::with_mean`]).
     pub fn mean(&self) -> Option<&Array1<f64>> {
