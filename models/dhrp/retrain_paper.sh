@@ -11,7 +11,7 @@ models/dhrp/setup.sh
 cargo build --release --locked --bin corrmc
 mkdir -p "$W"
 target/release/corrmc export-training experiments/dhrp-paper-train-50.toml --linkage "$L" \
-    --trials 3000 -o "$W/paper_50_$L.h5" --overwrite
+    -o "$W/paper_50_$L.h5" --overwrite
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
     models/dhrp/.venv/bin/python models/dhrp/train_paper.py \
     --config models/dhrp/config_paper.toml --data "$W/paper_50_$L.h5" --out "$W/model_$L"
