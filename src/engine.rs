@@ -67,8 +67,12 @@ pub fn run_trial(
     let seed = spec.raw.seed;
     let data = simulate(sample.corr, &spec.sim, seed, trial)
         .map_err(|m| Error::matrix(format!("trial {trial}"), m))?;
-    let est_is = Estimate::new(data.cov_is.clone());
-    let est_oos = Estimate::new(data.cov_oos.clone());
+    let est_is = Estimate::new(data.cov_is.clone())
+        .with_mean(data.mean_is.clone())
+        .with_signals(data.signals_is.clone());
+    let est_oos = Estimate::new(data.cov_oos.clone())
+        .with_mean(data.mean_oos.clone())
+        .with_signals(data.signals_oos.clone());
     let n = data.corr.nrows();
     let m = allocators.len();
     let mut res = TrialResult {

@@ -23,6 +23,10 @@ const MODELS: &[(&str, &[u8])] = &[
         "models/dhrp/dhrp_hrp_init_50.onnx",
         include_bytes!("../models/dhrp/dhrp_hrp_init_50.onnx"),
     ),
+    (
+        "models/dhrp/dhrp_paper_ward_50.onnx",
+        include_bytes!("../models/dhrp/dhrp_paper_ward_50.onnx"),
+    ),
 ];
 
 /// The names of the shipped models (what a spec may write, relative to the repository).

@@ -150,6 +150,10 @@ pub struct TrialData {
     pub mean_is: Array1<f64>,
     /// Sample mean of the out-of-sample path.
     pub mean_oos: Array1<f64>,
+    /// Momentum and volatility regime of the in-sample path ([`path_signals`]).
+    pub signals_is: Signals,
+    /// The same of the out-of-sample path.
+    pub signals_oos: Signals,
     /// The out-of-sample path in factored form (portfolio returns for the CRRA
     /// certainty equivalent).
     pub oos_path: FactoredPath,
@@ -212,6 +216,53 @@ pub fn path_moments(
     let cov = linalg::congruence(f.view(), sy.view(), f_lower);
     let ybar = y.mean_axis(Axis(0)).expect("a path has rows");
     (cov, f.dot(&ybar) + mu)
+}
+
+/// Days in each of the two windows of [`path_signals`] (one month, as the paper's holding
+/// period, Amador §4.1).
+pub const SIGNAL_WINDOW: usize = 21;
+
+/// Per-asset path signals of Amador's DHRP features (§3.3): "short-term momentum signals
+/// computed as the difference between recent and prior period returns" and "volatility
+/// regime indicators measuring the ratio of recent to long-term volatility".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signals {
+    /// Return over the last k days minus the return over the k days before (sums of
+    /// daily returns), k = min([`SIGNAL_WINDOW`], T/2).
+    pub momentum: Array1<f64>,
+    /// Sample sd of the last k days over the sample sd of the whole path (1 when k < 2
+    /// or the path's sd is 0).
+    pub vol_ratio: Array1<f64>,
+}
+
+/// [`Signals`] of the path `x_t = μ + F y_t` (rows of `y`), with `var` the whole path's
+/// sample variances. Only the last 2k rows are materialized (2k·n² flops).
+pub fn path_signals(
+    y: &Array2<f64>,
+    f: &Array2<f64>,
+    mu: &Array1<f64>,
+    var: &Array1<f64>,
+) -> Signals {
+    let (t, n) = y.dim();
+    let k = SIGNAL_WINDOW.min(t / 2);
+    let x = y.slice(ndarray::s![t - 2 * k.., ..]).dot(&f.t()) + mu;
+    let mut momentum = Array1::zeros(n);
+    let mut vol_ratio = Array1::ones(n);
+    for i in 0..n {
+        let col = x.column(i);
+        let prior: f64 = col.iter().take(k).sum();
+        let recent: f64 = col.iter().skip(k).sum();
+        momentum[i] = recent - prior;
+        if k >= 2 && var[i] > 0.0 {
+            let m = recent / k as f64;
+            let v = col.iter().skip(k).map(|a| (a - m) * (a - m)).sum::<f64>() / (k - 1) as f64;
+            vol_ratio[i] = (v / var[i]).sqrt();
+        }
+    }
+    Signals {
+        momentum,
+        vol_ratio,
+    }
 }
 
 /// Multiplies row t of `z` by `√W_t`, `W_t = (ν − 2)/χ²_ν` drawn from `rng` in row
@@ -321,6 +372,7 @@ pub fn simulate(
         &p.returns.tails,
     )?;
     let (cov_is, mean_is) = path_moments(&y_is, &f, f_lower, &mu);
+    let signals_is = path_signals(&y_is, &f, &mu, &cov_is.diag().to_owned());
     drop(y_is);
     let y_oos = draw_shocks(
         &mut stream(seed, Purpose::OutOfSample, trial),
@@ -330,6 +382,7 @@ pub fn simulate(
         &p.returns.tails,
     )?;
     let (cov_oos, mean_oos) = path_moments(&y_oos, &f, f_lower, &mu);
+    let signals_oos = path_signals(&y_oos, &f, &mu, &cov_oos.diag().to_owned());
     Ok(TrialData {
         corr,
         vols,
@@ -339,6 +392,8 @@ pub fn simulate(
         mu,
         mean_is,
         mean_oos,
+        signals_is,
+        signals_oos,
         oos_path: FactoredPath {
             factor: f,
             factor_lower: f_lower,

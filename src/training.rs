@@ -12,16 +12,22 @@
 //! | `cov_oos` | `[N, n, n]` f64 | out-of-sample sample covariance, same order (target) |
 //! | `order` | `[N, n]` u32 | HRP leaf order: position k holds original asset `order[k]` |
 //! | `w_hrp` | `[N, n]` f64 | HRP weights of the in-sample estimate, HRP-ordered (engine's recursive bisection) |
+//! | `mean_is` | `[N, n]` f64 | in-sample sample mean daily returns, same order (DHRP_paper's input, §3.3 features) |
+//! | `momentum_is` | `[N, n]` f64 | in-sample momentum (last 21 days' return minus the 21 before; `simulate::path_signals`), same order |
+//! | `vol_ratio_is` | `[N, n]` f64 | in-sample volatility regime (sd of the last 21 days / sd of the window), same order |
+//! | `mu` | `[N, n]` f64 | true expected daily returns, same order (evaluation: ex-ante Sharpe, CRRA CE) |
+//! | `ret_fwd` | `[N, n]` f64 | realized forward return of the first `horizon_days` out-of-sample days, Σ_t x_t, same order (the r_{t+1} of Amador's Eq. 6–7) |
 //! | `split` | `[N]` u8 | 0 = train, 1 = validation, 2 = test, by trial index |
 //! | `trial` | `[N]` u64 | trial index (the engine's seed stream key) |
 //!
 //! Root attributes: `spec`, `spec_origin`, `source`, `seed`, `assets`, `trials`,
-//! `in_sample_days`, `out_of_sample_days`, `val_fraction`, `test_fraction`,
-//! `corrmc_version`, `git_revision`.
+//! `in_sample_days`, `out_of_sample_days`, `annualization`, `linkage` (the tree whose
+//! leaf order is "HRP's order": `single`, the default, or `ward`), `horizon_days`,
+//! `val_fraction`, `test_fraction`, `corrmc_version`, `git_revision`.
 
 use crate::Error;
 use crate::alloc::Estimate;
-use crate::alloc::dhrp::{FEATURE_NAMES, dhrp_inputs};
+use crate::alloc::dhrp::{FEATURE_NAMES, TreeLinkage, dhrp_inputs_with};
 use crate::alloc::hrp::recursive_bisection;
 use crate::output::{h5err, set_num_attr, set_str_attr};
 use crate::simulate::simulate;
@@ -29,6 +35,24 @@ use crate::spec::Spec;
 use ndarray::{Array1, Array2, Array3, s};
 use rayon::prelude::*;
 use std::path::Path;
+
+/// What else an export takes: the tree's linkage and the forward-return horizon.
+#[derive(Clone, Copy, Debug)]
+pub struct ExportOptions {
+    pub linkage: TreeLinkage,
+    /// Days of the out-of-sample path summed into `ret_fwd` (1 ..= out_of_sample_days).
+    pub horizon_days: usize,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        // 21 days: the paper's holding period (Amador §4.1).
+        ExportOptions {
+            linkage: TreeLinkage::Single,
+            horizon_days: 21,
+        }
+    }
+}
 
 /// Split of trials by index: the first `1 − val − test` fraction trains, the next
 /// `val` validates, the last `test` tests.
@@ -61,13 +85,26 @@ struct Row {
     cov_oos: Array2<f64>,
     order: Vec<usize>,
     w_hrp: Array1<f64>,
+    mean_is: Array1<f64>,
+    momentum_is: Array1<f64>,
+    vol_ratio_is: Array1<f64>,
+    mu: Array1<f64>,
+    ret_fwd: Array1<f64>,
 }
 
-fn row(spec: &Spec, trial: u64, corr: Array2<f64>) -> Result<Row, Error> {
+fn row(spec: &Spec, trial: u64, corr: Array2<f64>, opts: ExportOptions) -> Result<Row, Error> {
     let data = simulate(corr, &spec.sim, spec.raw.seed, trial)
         .map_err(|m| Error::matrix(format!("trial {trial}"), m))?;
     let est = Estimate::new(data.cov_is.clone());
-    let inp = dhrp_inputs(&est).map_err(|e| Error::matrix(format!("trial {trial}"), e.message))?;
+    let inp = dhrp_inputs_with(&est, opts.linkage)
+        .map_err(|e| Error::matrix(format!("trial {trial}"), e.message))?;
+    // Realized forward return over the first h out-of-sample days, Σ_t (μ + F y_t)
+    // = h μ + F Σ_t y_t (the path is kept factored).
+    let h = opts.horizon_days;
+    let path = &data.oos_path;
+    let ysum = path.shocks.slice(s![..h, ..]).sum_axis(ndarray::Axis(0));
+    let fwd = path.factor.dot(&ysum) + &data.mu * h as f64;
+    let pv = |v: &Array1<f64>| Array1::from_iter(inp.order.iter().map(|&i| v[i]));
     let n = inp.order.len();
     let ident: Vec<usize> = (0..n).collect();
     let w_hrp = recursive_bisection(&inp.cov, &ident)
@@ -78,6 +115,11 @@ fn row(spec: &Spec, trial: u64, corr: Array2<f64>) -> Result<Row, Error> {
         cov_oos: p(&data.cov_oos),
         cov_is: inp.cov,
         features: inp.features,
+        mean_is: pv(&data.mean_is),
+        momentum_is: pv(&data.signals_is.momentum),
+        vol_ratio_is: pv(&data.signals_is.vol_ratio),
+        mu: pv(&data.mu),
+        ret_fwd: pv(&fwd),
         order: inp.order,
         w_hrp,
     })
@@ -99,8 +141,15 @@ pub fn export(
     path: &Path,
     trials: u64,
     splits: Splits,
+    opts: ExportOptions,
     overwrite: bool,
 ) -> Result<ExportReport, Error> {
+    if opts.horizon_days == 0 || opts.horizon_days > spec.raw.out_of_sample_days {
+        return Err(Error::Other(format!(
+            "--horizon-days {}: must lie in 1..={} (the spec's out_of_sample_days)",
+            opts.horizon_days, spec.raw.out_of_sample_days
+        )));
+    }
     if !(0.0..1.0).contains(&splits.val)
         || !(0.0..1.0).contains(&splits.test)
         || splits.val + splits.test >= 1.0
@@ -143,6 +192,9 @@ pub fn export(
         spec.raw.out_of_sample_days as u64,
     )
     .map_err(&e)?;
+    set_num_attr(root, "annualization", spec.raw.annualization).map_err(&e)?;
+    set_str_attr(root, "linkage", opts.linkage.name()).map_err(&e)?;
+    set_num_attr(root, "horizon_days", opts.horizon_days as u64).map_err(&e)?;
     set_num_attr(root, "val_fraction", splits.val).map_err(&e)?;
     set_num_attr(root, "test_fraction", splits.test).map_err(&e)?;
     let mat = |name: &str, desc: &str| -> hdf5::Result<hdf5::Dataset> {
@@ -193,6 +245,32 @@ pub fn export(
         "HRP weights (engine recursive bisection) in HRP order",
     )
     .map_err(&e)?;
+    let vecset = |name: &str, desc: &str| -> hdf5::Result<hdf5::Dataset> {
+        let ds = file.new_dataset::<f64>().shape((t, n)).create(name)?;
+        set_str_attr(&ds, "description", desc)?;
+        Ok(ds)
+    };
+    let d_mean = vecset(
+        "mean_is",
+        "in-sample sample mean daily returns in HRP order (DHRP_paper input)",
+    )
+    .map_err(&e)?;
+    let d_mom = vecset(
+        "momentum_is",
+        "in-sample momentum: return of the last 21 days minus the 21 before, HRP order",
+    )
+    .map_err(&e)?;
+    let d_volr = vecset(
+        "vol_ratio_is",
+        "in-sample volatility regime: sd of the last 21 days / sd of the window, HRP order",
+    )
+    .map_err(&e)?;
+    let d_mu = vecset("mu", "true expected daily returns in HRP order").map_err(&e)?;
+    let d_fwd = vecset(
+        "ret_fwd",
+        "realized return summed over the first horizon_days out-of-sample days, HRP order",
+    )
+    .map_err(&e)?;
     let split: Vec<u8> = (0..trials).map(|i| splits.of(i, trials)).collect();
     file.new_dataset_builder()
         .with_data(&split)
@@ -217,7 +295,7 @@ pub fn export(
         let rows: Result<Vec<Row>, Error> = samples
             .into_par_iter()
             .enumerate()
-            .map(|(k, smp)| row(spec, start + k as u64, smp.corr))
+            .map(|(k, smp)| row(spec, start + k as u64, smp.corr, opts))
             .collect();
         let rows = rows?;
         let m = rows.len();
@@ -244,6 +322,16 @@ pub fn export(
         d_order.write_slice(&ord, s![a..z, ..]).map_err(&e)?;
         let wh = Array2::from_shape_fn((m, n), |(k, j)| rows[k].w_hrp[j]);
         d_hrp.write_slice(&wh, s![a..z, ..]).map_err(&e)?;
+        for (ds, f) in [
+            (&d_mean, (|r: &Row| &r.mean_is) as fn(&Row) -> &Array1<f64>),
+            (&d_mom, |r: &Row| &r.momentum_is),
+            (&d_volr, |r: &Row| &r.vol_ratio_is),
+            (&d_mu, |r: &Row| &r.mu),
+            (&d_fwd, |r: &Row| &r.ret_fwd),
+        ] {
+            let m2 = Array2::from_shape_fn((m, n), |(k, j)| f(&rows[k])[j]);
+            ds.write_slice(&m2, s![a..z, ..]).map_err(&e)?;
+        }
         start = end;
     }
     drop(e);

@@ -60,7 +60,7 @@ fn registry_has_the_57_variants_by_family() {
         !all.contains(&"HRP_hcs_single"),
         "single is the registry's HRP"
     );
-    assert_eq!(alloc::registry().len(), 63); // 62 + DHRP
+    assert_eq!(alloc::registry().len(), 64); // 62 + DHRP + DHRP_paper
 }
 
 /// `HRP_hcs_<tree>` and every `HRP_ser_<method>` on a deterministic method (VAT,

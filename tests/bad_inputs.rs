@@ -606,6 +606,35 @@ fn cases() -> Vec<Case> {
             ),
             "key `control.DHRP.model`: file",
         ),
+        run_spec(
+            "DHRP_paper at the wrong n",
+            spec_with("\"HRP\"]", "\"DHRP_paper\"]"),
+            "trained for n = 50",
+        ),
+        run_spec(
+            "DHRP_paper unknown linkage",
+            format!(
+                "{}\n[control.DHRP_paper]\nlinkage = \"complete\"\n",
+                spec_with("\"HRP\"]", "\"DHRP_paper\"]")
+            ),
+            "unknown linkage 'complete' (valid: \"ward\"",
+        ),
+        run_spec(
+            "DHRP_paper unknown control",
+            format!(
+                "{}\n[control.DHRP_paper]\nmodle = \"x.onnx\"\n",
+                spec_with("\"HRP\"]", "\"DHRP_paper\"]")
+            ),
+            "unknown DHRP_paper control 'modle'",
+        ),
+        run_spec(
+            "DHRP_paper single-linkage model not shipped",
+            format!(
+                "{}\n[control.DHRP_paper]\nlinkage = \"single\"\n",
+                spec_with("\"HRP\"]", "\"DHRP_paper\"]")
+            ),
+            "dhrp_paper_single_50.onnx",
+        ),
         // --- run arguments and outputs
         usage("run --trials 0", &["run", "--trials", "0"], "--trials"),
         usage(
@@ -1106,6 +1135,36 @@ fn cases() -> Vec<Case> {
             ]),
             code: 1,
             phrase: "--val-fraction 1.5",
+            absent: vec!["t.h5", "t.h5.partial"],
+        },
+        Case {
+            name: "export-training bad linkage",
+            files: vec![File::Text("s.toml", GOOD.into())],
+            args: args(&[
+                "export-training",
+                "s.toml",
+                "-o",
+                "t.h5",
+                "--linkage",
+                "average",
+            ]),
+            code: 1,
+            phrase: "--linkage: unknown linkage 'average'",
+            absent: vec!["t.h5", "t.h5.partial"],
+        },
+        Case {
+            name: "export-training horizon beyond the out-of-sample path",
+            files: vec![File::Text("s.toml", GOOD.into())],
+            args: args(&[
+                "export-training",
+                "s.toml",
+                "-o",
+                "t.h5",
+                "--horizon-days",
+                "100000",
+            ]),
+            code: 1,
+            phrase: "--horizon-days 100000: must lie in 1..=",
             absent: vec!["t.h5", "t.h5.partial"],
         },
         Case {

@@ -2,8 +2,13 @@
 //! trained model gives valid weights, shapes are checked on load, and the training
 //! script runs end to end on a tiny config (needs models/dhrp/.venv: `./dev setup`).
 
-use corrmc::alloc::dhrp::{Dhrp, DhrpModel, TractDhrp, dhrp_inputs};
+use corrmc::alloc::dhrp::{
+    Dhrp, DhrpModel, ModelKind, TractDhrp, TreeLinkage, dhrp_inputs, dhrp_inputs_with,
+    paper_moments,
+};
+use corrmc::alloc::hrp::recursive_bisection;
 use corrmc::alloc::{self, Allocator, Context, Estimate};
+use corrmc::simulate::Signals;
 use corrmc::spec::Spec;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
@@ -184,6 +189,214 @@ fn tiny_training_runs_end_to_end() {
     );
 }
 
+#[test]
+fn tiny_paper_training_runs_end_to_end_for_both_linkages() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // n = 12, 60 trials with non-zero expected returns: export with each linkage, train the
+    // paper's layer 2 epochs (train_paper.py asserts HRP-init == the export's HRP to 1e-9 in
+    // autograd and ONNX Runtime, and ONNX == autograd for the trained graph), then serve both
+    // ONNX files from Rust against the engine's HRP on that linkage's tree.
+    let spec_path = d.join("tiny.toml");
+    std::fs::write(&spec_path, paper_spec_text(12)).unwrap();
+    for linkage in [TreeLinkage::Ward, TreeLinkage::Single] {
+        let l = linkage.name();
+        let h5 = d.join(format!("tiny_{l}.h5"));
+        let o = Command::new(env!("CARGO_BIN_EXE_corrmc"))
+            .args(["export-training", spec_path.to_str().unwrap(), "-o"])
+            .arg(&h5)
+            .args(["--trials", "60", "--threads", "1", "--linkage", l])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = d.join(format!("out_{l}"));
+        let o = Command::new(python())
+            .arg(root().join("models/dhrp/train_paper.py"))
+            .arg("--config")
+            .arg(root().join("models/dhrp/tiny_paper.toml"))
+            .arg("--data")
+            .arg(&h5)
+            .arg("--out")
+            .arg(&out)
+            .env("OMP_NUM_THREADS", "1")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "train_paper.py failed:\n{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["data"]["n"], 12);
+        assert_eq!(report["data"]["linkage"], l);
+        assert!(report["checks"]["hrp_init_max_abs_diff"].as_f64().unwrap() <= 1e-9);
+        assert!(
+            report["checks"]["hrp_init_onnx_vs_engine_hrp"]
+                .as_f64()
+                .unwrap()
+                <= 1e-9
+        );
+        assert!(report["checks"]["onnx_vs_autograd"].as_f64().unwrap() <= 1e-5);
+        let init = out.join(format!("dhrp_paper_{l}_hrp_init_12.onnx"));
+        let worst = paper_init_vs_hrp(&init, linkage, 12, 5);
+        assert!(worst <= 1e-9, "{l}: HRP init vs HRP: {worst}");
+        let trained = paper_model(&out.join(format!("dhrp_paper_{l}_12.onnx")), linkage, 12);
+        for (cov, mean, sg) in estimates_with_mean(12, 5) {
+            let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
+            check_valid(&trained.allocate(&est, &CTX).unwrap(), 12);
+        }
+    }
+}
+
+/// The tiny DHRP spec with the paper's non-zero-mean return model.
+fn paper_spec_text(n: usize) -> String {
+    let t = std::fs::read_to_string(root().join("experiments/dhrp-paper-train-50.toml")).unwrap();
+    let returns = &t[t.find("[returns]").unwrap()..];
+    format!("{}\n{returns}", spec_text(n))
+}
+
+/// In-sample covariances, means and path signals of the tiny paper spec.
+fn estimates_with_mean(n: usize, trials: u64) -> Vec<(Array2<f64>, ndarray::Array1<f64>, Signals)> {
+    let spec = Spec::parse(&paper_spec_text(n), "dhrp paper (test)").unwrap();
+    let src = spec.build_source().unwrap();
+    (0..trials)
+        .map(|t| {
+            let c = src.sample(spec.raw.seed, t).unwrap().corr;
+            let d = corrmc::simulate::simulate(c, &spec.sim, spec.raw.seed, t).unwrap();
+            (d.cov_is, d.mean_is, d.signals_is)
+        })
+        .collect()
+}
+
+fn paper_model(path: &Path, linkage: TreeLinkage, n: usize) -> Dhrp {
+    Dhrp::paper(
+        Box::new(TractDhrp::load_kind(path, Some(n), ModelKind::Paper).unwrap()),
+        linkage,
+    )
+}
+
+/// HRP on the tree of `linkage` (López de Prado's recursive bisection of its leaf order).
+fn hrp_on(est: &Estimate, linkage: TreeLinkage) -> ndarray::Array1<f64> {
+    recursive_bisection(est.cov(), &linkage.order(est).unwrap()).unwrap()
+}
+
+fn max_abs(a: &ndarray::Array1<f64>, b: &ndarray::Array1<f64>) -> f64 {
+    (a - b).mapv(f64::abs).fold(0.0f64, |x, &y| x.max(y))
+}
+
+/// max |w_DHRP_paper(init) − w_HRP(linkage)| over `trials` estimates.
+fn paper_init_vs_hrp(path: &Path, linkage: TreeLinkage, n: usize, trials: u64) -> f64 {
+    let m = paper_model(path, linkage, n);
+    let mut worst = 0.0f64;
+    for (cov, mean, sg) in estimates_with_mean(n, trials) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
+        let w = m.allocate(&est, &CTX).unwrap();
+        check_valid(&w, n);
+        worst = worst.max(max_abs(&w, &hrp_on(&est, linkage)));
+    }
+    worst
+}
+
+#[test]
+fn paper_hrp_initialized_onnx_reproduces_hrp_ward_and_single_from_rust() {
+    // The committed n = 12 initializations (train_paper.py, tiny_paper.toml): each equals HRP
+    // on its own linkage's tree to 1e-9 (observed ~1e-16) ...
+    for linkage in [TreeLinkage::Ward, TreeLinkage::Single] {
+        let path = root().join(format!(
+            "models/dhrp/dhrp_paper_{}_hrp_init_12.onnx",
+            linkage.name()
+        ));
+        let worst = paper_init_vs_hrp(&path, linkage, 12, 20);
+        assert!(worst <= 1e-9, "{linkage:?}: max |w - w_HRP| = {worst}");
+    }
+    // ... single-linkage HRP is the engine's `HRP` ...
+    let hrp = alloc::build("HRP").unwrap();
+    let mut ward_vs_single = 0.0f64;
+    for (cov, mean, sg) in estimates_with_mean(12, 20) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
+        let single = hrp_on(&est, TreeLinkage::Single);
+        assert_eq!(single, hrp.allocate(&est, &CTX).unwrap());
+        ward_vs_single = ward_vs_single.max(max_abs(&single, &hrp_on(&est, TreeLinkage::Ward)));
+    }
+    // ... and the two linkages give different HRPs here, so the test can tell them apart.
+    assert!(
+        ward_vs_single > 1e-3,
+        "Ward and single HRP agree ({ward_vs_single})"
+    );
+}
+
+#[test]
+fn shipped_paper_model_gives_valid_weights_and_differs_from_hrp() {
+    let a = alloc::build("DHRP_paper").expect("models/dhrp/dhrp_paper_ward_50.onnx loads");
+    assert_eq!(a.name(), "DHRP_paper");
+    let mut diff = 0.0f64;
+    for (cov, mean, sg) in estimates_with_mean(50, 5) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
+        let w = a.allocate(&est, &CTX).unwrap();
+        check_valid(&w, 50);
+        diff = diff.max(max_abs(&w, &hrp_on(&est, TreeLinkage::Ward)));
+        // The model sees the Ward order and un-permutes its output.
+        let inp = dhrp_inputs_with(&est, TreeLinkage::Ward).unwrap();
+        let m = TractDhrp::load_kind(
+            &root().join("models/dhrp/dhrp_paper_ward_50.onnx"),
+            Some(50),
+            ModelKind::Paper,
+        )
+        .unwrap();
+        let w_ord = m
+            .weights(&inp.cov, &paper_moments(&est, &inp.order).unwrap())
+            .unwrap();
+        for (k, &i) in inp.order.iter().enumerate() {
+            assert_eq!(w[i], w_ord[k]);
+        }
+    }
+    assert!(diff > 1e-4, "trained model is HRP ({diff})");
+    // Without in-sample means the paper's features cannot be formed: a clear refusal.
+    let cov = estimates(50, 1).pop().unwrap();
+    let e = a.allocate(&Estimate::new(cov), &CTX).unwrap_err();
+    assert!(e.message.contains("in-sample mean"), "{}", e.message);
+}
+
+#[test]
+fn paper_contract_and_controls_checked() {
+    // A variance-trained model (features [B, 6]) is not a paper model (moments [B, 3, n]).
+    let e = TractDhrp::load_kind(
+        &root().join("models/dhrp/dhrp_hrp_init_50.onnx"),
+        None,
+        ModelKind::Paper,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("dhrp_hrp_init_50.onnx") && e.contains("moments [B, 3, n]"),
+        "{e}"
+    );
+    let mut c = alloc::Control::default();
+    c.0.insert("linkage".into(), "complete".into());
+    let e = alloc::build_with("DHRP_paper", &c).err().unwrap();
+    assert!(e.contains("unknown linkage 'complete'"), "{e}");
+    c.0.clear();
+    c.0.insert("modle".into(), "x".into());
+    let e = alloc::build_with("DHRP_paper", &c).err().unwrap();
+    assert!(e.contains("unknown DHRP_paper control 'modle'"), "{e}");
+    // An explicit model and linkage load.
+    c.0.clear();
+    c.0.insert("linkage".into(), "single".into());
+    c.0.insert(
+        "model".into(),
+        root()
+            .join("models/dhrp/dhrp_paper_single_hrp_init_12.onnx")
+            .to_string_lossy()
+            .into(),
+    );
+    let a = alloc::build_with("DHRP_paper", &c).unwrap();
+    assert!(a.supports(12).is_ok() && a.supports(50).is_err());
+}
+
 fn check_served(init: &Path, trained: &Path) {
     let init = Dhrp::new(Box::new(TractDhrp::load(init, Some(12)).unwrap()));
     let trained = Dhrp::new(Box::new(TractDhrp::load(trained, Some(12)).unwrap()));
@@ -201,6 +414,9 @@ fn check_served(init: &Path, trained: &Path) {
 #[test]
 fn all_selector_leaves_out_learned_methods() {
     let all = alloc::resolve(&["all".into()]).unwrap();
-    assert!(!all.contains(&"DHRP") && all.contains(&"HRP"));
-    assert_eq!(alloc::resolve(&["learned".into()]).unwrap(), vec!["DHRP"]);
+    assert!(!all.contains(&"DHRP") && !all.contains(&"DHRP_paper") && all.contains(&"HRP"));
+    assert_eq!(
+        alloc::resolve(&["learned".into()]).unwrap(),
+        vec!["DHRP", "DHRP_paper"]
+    );
 }

@@ -10,7 +10,7 @@ use corrmc::metrics::{METRICS, MetricParams, N_METRICS_V1, measure};
 use corrmc::rng::{Purpose, stream};
 use corrmc::simulate::{
     FactoredPath, MeanModel, ReturnModel, SimParams, Tails, TrialData, VolModel, expected_returns,
-    normals, path_moments, scale_rows_student_t, simulate,
+    normals, path_moments, path_signals, scale_rows_student_t, simulate,
 };
 use corrmc::spec::Spec;
 use ndarray::{Array1, Array2, array};
@@ -357,6 +357,8 @@ fn metrics_equal_numpy_reference() {
         let y_oos = matrix(&case["y_oos"]);
         let (cov_is, mean_is) = path_moments(&y_is, &f, true, &mu);
         let (cov_oos, mean_oos) = path_moments(&y_oos, &f, true, &mu);
+        let signals_is = path_signals(&y_is, &f, &mu, &cov_is.diag().to_owned());
+        let signals_oos = path_signals(&y_oos, &f, &mu, &cov_oos.diag().to_owned());
         let d = TrialData {
             corr: matrix(&case["corr"]),
             vols: vector(&case["vols"]),
@@ -366,6 +368,8 @@ fn metrics_equal_numpy_reference() {
             mu,
             mean_is,
             mean_oos,
+            signals_is,
+            signals_oos,
             oos_path: FactoredPath {
                 factor: f,
                 factor_lower: true,
@@ -503,4 +507,31 @@ fn files_without_return_metrics_still_read() {
     assert!(!s.expected_returns);
     assert!(s.rankings.iter().all(|r| r.measure != "oos_sharpe"));
     assert!(s.rankings.iter().any(|r| r.measure == "oos_vol"));
+}
+
+/// DHRP_paper's path signals (Amador §3.3 momentum and volatility regime) equal a direct
+/// computation on the materialized path X = μ + Y Fᵀ, for a long path (k = 21) and a short
+/// one (T = 9: k = 4).
+#[test]
+fn path_signals_match_the_materialized_path() {
+    let sigma = array![[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 0.5]];
+    let f = corrmc::simulate::sqrt_factor(&sigma).unwrap();
+    let mu = array![0.1, -0.2, 0.3];
+    for (t, k) in [(100usize, 21usize), (9, 4)] {
+        let y = Array2::from_shape_fn((t, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
+        let (cov, _) = path_moments(&y, &f, false, &mu);
+        let s = path_signals(&y, &f, &mu, &cov.diag().to_owned());
+        let x = y.dot(&f.t()) + &mu;
+        for i in 0..3 {
+            let c: Vec<f64> = x.column(i).to_vec();
+            let recent: f64 = c[t - k..].iter().sum();
+            let prior: f64 = c[t - 2 * k..t - k].iter().sum();
+            assert!((s.momentum[i] - (recent - prior)).abs() < 1e-12, "t = {t}");
+            let m = recent / k as f64;
+            let v = c[t - k..].iter().map(|a| (a - m) * (a - m)).sum::<f64>() / (k - 1) as f64;
+            let whole = c.iter().sum::<f64>() / t as f64;
+            let vw = c.iter().map(|a| (a - whole) * (a - whole)).sum::<f64>() / (t - 1) as f64;
+            assert!((s.vol_ratio[i] - (v / vw).sqrt()).abs() < 1e-12, "t = {t}");
+        }
+    }
 }

@@ -34,6 +34,11 @@ def load(path):
         d["feature_names"] = f["features"].attrs["names"]
         d["source"] = f.attrs["source"]
         d["in_sample_days"] = int(f.attrs["in_sample_days"])
+        link = str(f.attrs.get("linkage", "single"))
+    if link != "single":
+        # The served DHRP orders by single linkage (src/alloc/dhrp.rs); DHRP_paper takes Ward.
+        raise SystemExit(f"{path}: exported with --linkage {link}; the variance-trained DHRP is served "
+                         "on the single-linkage order (train the paper's layer with train_paper.py)")
     return d
 
 

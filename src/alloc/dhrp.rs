@@ -11,6 +11,14 @@
 //! The ONNX contract (checked on load, naming the file): inputs `cov` f64
 //! `[B, n, n]` and `features` f64 `[B, F]` with `F = FEATURE_NAMES.len()`, output
 //! `weights` f64 `[B, n]`.
+//!
+//! `DHRP_paper` ([`build_paper`]) is the paper's layer (Amador, Eq. 2–5, §3.3): its
+//! tree is HRP's tree under a chosen linkage ([`TreeLinkage`], Ward by default as in the
+//! paper's §4.2), and its second input is the in-sample path's per-asset signals
+//! (`moments` f64 `[B, 3, n]`, same order: mean daily return, momentum, volatility
+//! regime; [`crate::simulate::path_signals`]), from which the graph itself computes the
+//! §3.3 features (annualized means and volatilities, clipped, momentum, volatility regime
+//! and the average pairwise correlation).
 
 use super::{Allocator, Context, Estimate};
 use crate::Error;
@@ -103,9 +111,48 @@ pub fn permute(m: &Array2<f64>, order: &[usize]) -> Array2<f64> {
     Array2::from_shape_fn((n, n), |(i, j)| m[(order[i], order[j])])
 }
 
+/// The linkage of the tree whose leaf order (quasi-diagonalization) the bisection
+/// follows: single as López de Prado (2016), Ward as Amador's HRP benchmark (§4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TreeLinkage {
+    Single,
+    Ward,
+}
+
+impl TreeLinkage {
+    /// `"single"` or `"ward"`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "single" => Ok(TreeLinkage::Single),
+            "ward" => Ok(TreeLinkage::Ward),
+            other => Err(format!(
+                "unknown linkage '{other}' (valid: \"ward\" (Amador's HRP), \"single\" (López de Prado))"
+            )),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeLinkage::Single => "single",
+            TreeLinkage::Ward => "ward",
+        }
+    }
+    /// The leaf order of the estimate's tree under this linkage.
+    pub fn order(self, est: &Estimate) -> Result<Vec<usize>, MethodError> {
+        Ok(match self {
+            TreeLinkage::Single => est.single_linkage()?.leaf_order(),
+            TreeLinkage::Ward => est.ward_linkage()?.leaf_order(),
+        })
+    }
+}
+
 /// HRP's order, the ordered covariance and the features.
 pub fn dhrp_inputs(est: &Estimate) -> Result<DhrpInputs, MethodError> {
-    let order = est.single_linkage()?.leaf_order();
+    dhrp_inputs_with(est, TreeLinkage::Single)
+}
+
+/// [`dhrp_inputs`] with the tree of `linkage`.
+pub fn dhrp_inputs_with(est: &Estimate, linkage: TreeLinkage) -> Result<DhrpInputs, MethodError> {
+    let order = linkage.order(est)?;
     let feats = features(est)?;
     Ok(DhrpInputs {
         cov: permute(est.cov(), &order),
@@ -119,6 +166,8 @@ pub trait DhrpModel: Send + Sync {
     /// Number of assets the model was exported for.
     fn n(&self) -> usize;
     fn path(&self) -> &Path;
+    /// Weights for the ordered covariance and the second input: the features
+    /// ([`ModelKind::Features`]) or the flattened `[3, n]` moments ([`ModelKind::Paper`]).
     fn weights(&self, cov: &Array2<f64>, features: &Array1<f64>) -> Result<Array1<f64>, Error>;
 }
 
@@ -139,20 +188,39 @@ pub fn resolve_model_path(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The DHRP allocator.
+/// The DHRP allocator (the variance-trained `DHRP`, or the paper's `DHRP_paper`).
 pub struct Dhrp {
     model: Box<dyn DhrpModel>,
+    name: &'static str,
+    linkage: TreeLinkage,
+    kind: ModelKind,
 }
 
 impl Dhrp {
+    /// The variance-trained DHRP (single linkage, global features).
     pub fn new(model: Box<dyn DhrpModel>) -> Self {
-        Dhrp { model }
+        Dhrp {
+            model,
+            name: "DHRP",
+            linkage: TreeLinkage::Single,
+            kind: ModelKind::Features,
+        }
+    }
+    /// The paper's DHRP on the tree of `linkage` (the model must have been trained on
+    /// that linkage's order: `corrmc export-training --linkage`).
+    pub fn paper(model: Box<dyn DhrpModel>, linkage: TreeLinkage) -> Self {
+        Dhrp {
+            model,
+            name: "DHRP_paper",
+            linkage,
+            kind: ModelKind::Paper,
+        }
     }
 }
 
 impl Allocator for Dhrp {
     fn name(&self) -> &str {
-        "DHRP"
+        self.name
     }
     fn supports(&self, n: usize) -> Result<(), String> {
         if n == self.model.n() {
@@ -160,10 +228,11 @@ impl Allocator for Dhrp {
         } else {
             Err(format!(
                 "model {} was trained for n = {} assets, the spec has assets = {n}; set \
-                 [control.DHRP] model = \"path/to/dhrp_{n}.onnx\" (train one with models/dhrp/README.md) \
-                 or drop DHRP from methods",
+                 [control.{name}] model = \"path/to/<model>_{n}.onnx\" (train one with models/dhrp/README.md) \
+                 or drop {name} from methods",
                 self.model.path().display(),
-                self.model.n()
+                self.model.n(),
+                name = self.name
             ))
         }
     }
@@ -180,10 +249,20 @@ impl Allocator for Dhrp {
             ));
         }
         est.variances()?;
-        let inp = dhrp_inputs(est)?;
+        let inp = dhrp_inputs_with(est, self.linkage)?;
+        let second = match self.kind {
+            ModelKind::Features => inp.features.clone(),
+            ModelKind::Paper => paper_moments(est, &inp.order)?,
+        };
+        if let Some((i, v)) = second.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(MethodError::new(
+                MethodErrorKind::NonFinite,
+                format!("DHRP input {i} is {v}"),
+            ));
+        }
         let w_ord = self
             .model
-            .weights(&inp.cov, &inp.features)
+            .weights(&inp.cov, &second)
             .map_err(|e| MethodError::new(MethodErrorKind::NonFinite, e.to_string()))?;
         let mut w = Array1::zeros(est.n());
         for (k, &i) in inp.order.iter().enumerate() {
@@ -193,10 +272,41 @@ impl Allocator for Dhrp {
     }
 }
 
+/// DHRP_paper's second input for an estimate, rows (mean, momentum, volatility regime)
+/// in `order`, flattened row-major (`[3, n]`).
+pub fn paper_moments(est: &Estimate, order: &[usize]) -> Result<Array1<f64>, MethodError> {
+    let missing = || {
+        MethodError::new(
+            MethodErrorKind::Unsupported,
+            "DHRP_paper needs the in-sample mean returns, momentum and volatility regime of the \
+             path (its §3.3 features); this estimate has none",
+        )
+    };
+    let m = est.mean().ok_or_else(missing)?;
+    let sg = est.signals().ok_or_else(missing)?;
+    Ok(Array1::from_iter(
+        [m, &sg.momentum, &sg.vol_ratio]
+            .iter()
+            .flat_map(|v| order.iter().map(move |&i| v[i])),
+    ))
+}
+
+/// What a DHRP model takes besides the ordered covariance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `features` `[B, F]`, [`FEATURE_NAMES`] (the variance-trained `DHRP`).
+    Features,
+    /// `moments` `[B, 3, n]`: the in-sample mean daily return, momentum and volatility
+    /// regime per asset (the paper's `DHRP_paper`).
+    Paper,
+}
+
 /// A DHRP model run by tract (pure Rust), planned for one estimate at a time.
 pub struct TractDhrp {
     path: PathBuf,
     n: usize,
+    /// Shape of the second input for one estimate.
+    second: Vec<usize>,
     plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
 }
 
@@ -204,6 +314,16 @@ impl TractDhrp {
     /// Loads `path`, checking the contract (inputs `cov` `[B, n, n]` and `features`
     /// `[B, F]`, output `[B, n]`, all f64); `expected_n` (if given) must equal n.
     pub fn load(path: &Path, expected_n: Option<usize>) -> Result<Self, Error> {
+        Self::load_kind(path, expected_n, ModelKind::Features)
+    }
+
+    /// [`Self::load`] for a model of `kind` (a paper model's second input is `moments`
+    /// `[B, 3, n]`).
+    pub fn load_kind(
+        path: &Path,
+        expected_n: Option<usize>,
+        kind: ModelKind,
+    ) -> Result<Self, Error> {
         use tract_onnx::prelude::*;
         use tract_onnx::tract_hir::infer::Factoid;
         let err = |msg: String| Error::Model {
@@ -221,9 +341,12 @@ impl TractDhrp {
         let inputs = model.input_outlets().map_or(0, |o| o.len());
         let outputs = model.output_outlets().map_or(0, |o| o.len());
         let f = FEATURE_NAMES.len();
-        let contract = format!(
-            "a DHRP model needs inputs cov [B, n, n] and features [B, {f}] and output weights [B, n], all float64"
-        );
+        let contract = match kind {
+            ModelKind::Features => format!(
+                "a DHRP model needs inputs cov [B, n, n] and features [B, {f}] and output weights [B, n], all float64"
+            ),
+            ModelKind::Paper => "a DHRP_paper model needs inputs cov [B, n, n] and moments [B, 3, n] and output weights [B, n], all float64".to_string(),
+        };
         if inputs != 2 || outputs != 1 {
             return Err(err(format!(
                 "{inputs} inputs and {outputs} outputs; {contract}"
@@ -257,12 +380,25 @@ impl TractDhrp {
             [_, Some(a), Some(b)] if a == b && *a > 0 => *a as usize,
             _ => return Err(err(format!("input 0 has shape {}; {contract}", show(&d0)))),
         };
-        if !matches!(d1.as_slice(), [_, Some(x)] if *x as usize == f) {
-            return Err(err(format!(
-                "input 1 has shape {}; {contract} (F = {f}: {})",
-                show(&d1),
-                FEATURE_NAMES.join(", ")
-            )));
+        let second: Vec<usize> = match kind {
+            ModelKind::Features => vec![1, f],
+            ModelKind::Paper => vec![1, 3, n],
+        };
+        let ok = d1.len() == second.len()
+            && d1
+                .iter()
+                .zip(&second)
+                .skip(1)
+                .all(|(d, &want)| *d == Some(want as i64));
+        if !ok {
+            return Err(err(match kind {
+                ModelKind::Features => format!(
+                    "input 1 has shape {}; {contract} (F = {f}: {})",
+                    show(&d1),
+                    FEATURE_NAMES.join(", ")
+                ),
+                ModelKind::Paper => format!("input 1 has shape {}; {contract}", show(&d1)),
+            }));
         }
         if let Some(e) = expected_n.filter(|&e| e != n) {
             return Err(err(format!(
@@ -271,7 +407,7 @@ impl TractDhrp {
         }
         let plan = model
             .with_input_fact(0, f64::fact([1, n, n]).into())
-            .and_then(|m| m.with_input_fact(1, f64::fact([1, f]).into()))
+            .and_then(|m| m.with_input_fact(1, f64::fact(&second).into()))
             .and_then(|m| m.into_optimized())
             .map_err(|e| err(format!("cannot build an optimized plan: {e}")))?;
         let out = plan
@@ -292,6 +428,7 @@ impl TractDhrp {
         Ok(TractDhrp {
             path: path.to_path_buf(),
             n,
+            second,
             plan,
         })
     }
@@ -309,7 +446,7 @@ impl DhrpModel for TractDhrp {
         let n = self.n;
         let c = Tensor::from_shape(&[1, n, n], cov.as_standard_layout().as_slice().unwrap())
             .map_err(|e| Error::Other(format!("DHRP input: {e}")))?;
-        let f = Tensor::from_shape(&[1, features.len()], features.to_vec().as_slice())
+        let f = Tensor::from_shape(&self.second, features.to_vec().as_slice())
             .map_err(|e| Error::Other(format!("DHRP input: {e}")))?;
         let out = self
             .plan
@@ -338,4 +475,34 @@ pub fn build(control: &super::Control) -> Result<Box<dyn Allocator>, String> {
     }
     let m = TractDhrp::load(&resolve_model_path(&model), None).map_err(|e| e.to_string())?;
     Ok(Box::new(Dhrp::new(Box::new(m))))
+}
+
+/// The default model of `DHRP_paper` for each linkage (only Ward's ships).
+pub fn default_paper_model(linkage: TreeLinkage) -> String {
+    format!("models/dhrp/dhrp_paper_{}_50.onnx", linkage.name())
+}
+
+/// Builds `DHRP_paper`: controls `linkage` (`"ward"`, default, or `"single"`; must be
+/// the linkage the model was trained on) and `model` (path; default
+/// [`default_paper_model`] of the linkage).
+pub fn build_paper(control: &super::Control) -> Result<Box<dyn Allocator>, String> {
+    let mut model = None;
+    let mut linkage = TreeLinkage::Ward;
+    for (k, v) in &control.0 {
+        match k.as_str() {
+            "model" => model = Some(v.clone()),
+            "linkage" => {
+                linkage = TreeLinkage::parse(v).map_err(|e| format!("DHRP_paper control {e}"))?
+            }
+            other => {
+                return Err(format!(
+                    "unknown DHRP_paper control '{other}' (valid: model = \"path/to/dhrp_paper_<linkage>_<n>.onnx\", linkage = \"ward\" | \"single\")"
+                ));
+            }
+        }
+    }
+    let model = model.unwrap_or_else(|| default_paper_model(linkage));
+    let m = TractDhrp::load_kind(&resolve_model_path(&model), None, ModelKind::Paper)
+        .map_err(|e| e.to_string())?;
+    Ok(Box::new(Dhrp::paper(Box::new(m), linkage)))
 }

@@ -27,6 +27,12 @@ pub struct Estimate {
     corr: OnceCell<Result<Array2<f64>, MethodError>>,
     dist: OnceCell<Result<Array2<f64>, MethodError>>,
     single: OnceCell<Result<Tree, MethodError>>,
+    ward: OnceCell<Result<Tree, MethodError>>,
+    /// Sample mean returns of the path the covariance was estimated on, if the caller
+    /// has them (the engine does; DHRP_paper's features need them).
+    mean: Option<Array1<f64>>,
+    /// Momentum and volatility regime of that path (DHRP_paper's §3.3 features).
+    signals: Option<crate::simulate::Signals>,
     /// Candidate trees of the ASRP variants, shared by all of them.
     asrp: asrp::Cache,
 }
@@ -45,8 +51,29 @@ impl Estimate {
             corr: OnceCell::new(),
             dist: OnceCell::new(),
             single: OnceCell::new(),
+            ward: OnceCell::new(),
+            mean: None,
+            signals: None,
             asrp: asrp::Cache::default(),
         }
+    }
+    /// Attaches the sample mean returns of the estimation path (daily, per asset).
+    pub fn with_mean(mut self, mean: Array1<f64>) -> Self {
+        self.mean = Some(mean);
+        self
+    }
+    /// Attaches the path's momentum and volatility regime ([`crate::simulate::path_signals`]).
+    pub fn with_signals(mut self, signals: crate::simulate::Signals) -> Self {
+        self.signals = Some(signals);
+        self
+    }
+    /// The path signals, if attached ([`Self::with_signals`]).
+    pub fn signals(&self) -> Option<&crate::simulate::Signals> {
+        self.signals.as_ref()
+    }
+    /// The sample mean returns, if attached ([`Self::with_mean`]).
+    pub fn mean(&self) -> Option<&Array1<f64>> {
+        self.mean.as_ref()
     }
     pub fn cov(&self) -> &Array2<f64> {
         &self.cov
@@ -112,6 +139,14 @@ impl Estimate {
     pub fn single_linkage(&self) -> Result<&Tree, MethodError> {
         self.single
             .get_or_init(|| Ok(Tree::kodama(self.dist()?.view(), KodamaLinkage::Single)))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+    /// Ward-linkage tree of [`Self::dist`] (scipy `ward` = R `ward.D2`), the linkage of
+    /// the HRP that Amador's DHRP paper compares with (§4.2).
+    pub fn ward_linkage(&self) -> Result<&Tree, MethodError> {
+        self.ward
+            .get_or_init(|| Ok(Tree::kodama(self.dist()?.view(), KodamaLinkage::Ward)))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -269,6 +304,13 @@ pub fn registry() -> Vec<MethodInfo> {
             description: "differentiable HRP: soft gates on HRP's bisection tree, trained on simulated trials, served from ONNX (control model = path, default models/dhrp/dhrp_50.onnx)".to_string(),
             reference: "Amador, Differentiable Hierarchical Risk Parity; adapted, see models/dhrp/README.md",
             kind: Kind::Controlled(dhrp::build),
+        },
+        MethodInfo {
+            name: "DHRP_paper",
+            family: "learned",
+            description: "DHRP as Amador's paper builds it: HRP's tree (control linkage = \"ward\" | \"single\", default ward), h = LayerNorm(x + f_cov(vech(Σ/‖Σ‖∞))), per-node gates, leaf logits, α = sigmoid(θ_α), trained on CRRA + smooth Sharpe + HRP proximity + entropy + variance (control model = path, default models/dhrp/dhrp_paper_ward_50.onnx)".to_string(),
+            reference: "Amador, Differentiable Hierarchical Risk Parity, Eq. 2-10; adapted, see models/dhrp/README.md",
+            kind: Kind::Controlled(dhrp::build_paper),
         },
     ];
     for a in asrp::variants() {

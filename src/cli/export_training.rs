@@ -21,6 +21,14 @@ pub struct ExportTrainingArgs {
     /// Fraction of trials (the last ones) held out for testing.
     #[arg(long, default_value_t = 0.1)]
     pub test_fraction: f64,
+    /// Tree whose leaf order is "HRP's order" in the file: "single" (López de Prado;
+    /// DHRP) or "ward" (Amador's HRP; DHRP_paper's default).
+    #[arg(long, default_value = "single")]
+    pub linkage: String,
+    /// Out-of-sample days summed into the forward return `ret_fwd` (default 21, the
+    /// paper's holding period; 1 to the spec's out_of_sample_days).
+    #[arg(long, default_value_t = 21)]
+    pub horizon_days: usize,
     /// Replace the output file if it exists.
     #[arg(long)]
     pub overwrite: bool,
@@ -44,6 +52,8 @@ pub fn run(args: &ExportTrainingArgs) -> Result<()> {
             args.val_fraction + args.test_fraction
         );
     }
+    let linkage = crate::alloc::dhrp::TreeLinkage::parse(&args.linkage)
+        .map_err(|e| anyhow::anyhow!("--linkage: {e}"))?;
     let threads = crate::engine::check_options(&crate::engine::RunOptions {
         threads: args.threads,
         trials: args.trials,
@@ -56,9 +66,14 @@ pub fn run(args: &ExportTrainingArgs) -> Result<()> {
         val: args.val_fraction,
         test: args.test_fraction,
     };
+    let opts = crate::training::ExportOptions {
+        linkage,
+        horizon_days: args.horizon_days,
+    };
     let pool = super::common::thread_pool(Some(threads))?;
-    let r = pool
-        .install(|| crate::training::export(&spec, &args.output, trials, splits, args.overwrite))?;
+    let r = pool.install(|| {
+        crate::training::export(&spec, &args.output, trials, splits, opts, args.overwrite)
+    })?;
     eprintln!(
         "corrmc: {} trials ({} train, {} validation, {} test) in {:.2} s -> {}",
         r.trials,
