@@ -199,17 +199,59 @@ pub fn check_options(opts: &RunOptions) -> Result<usize, Error> {
     Ok(threads)
 }
 
-/// Bytes a run holds at its peak: per worker one trial's paths and matrices (the T×n normals
-/// of the longer path and about a dozen n×n matrices), plus the chunk of sampled correlation
-/// matrices and results in flight (each with its two M×M portfolio-correlation matrices).
-pub fn estimate_memory(spec: &Spec, threads: usize, trials: u64) -> f64 {
+/// Bytes one worker holds while it computes a trial: the T×n normals of the longer
+/// path, about a dozen n×n matrices and the methods' weights.
+fn worker_bytes(spec: &Spec) -> f64 {
     let n = spec.raw.assets as f64;
     let t = spec.raw.in_sample_days.max(spec.raw.out_of_sample_days) as f64;
     let m = spec.methods.len() as f64;
-    let chunk = (spec.chunk_trials as f64).min(trials as f64);
-    let per_worker = 8.0 * (n * t + 12.0 * n * n + 4.0 * m * n);
-    let per_trial_in_flight = 8.0 * (n * n + m * (10.0 + n) + 2.0 * m * m);
-    threads as f64 * per_worker + chunk * per_trial_in_flight
+    8.0 * (n * t + 12.0 * n * n + 4.0 * m * n)
+}
+
+/// Bytes per trial in flight: its sampled correlation matrix and its results (with
+/// the two M×M portfolio-correlation matrices).
+fn in_flight_bytes(spec: &Spec) -> f64 {
+    let n = spec.raw.assets as f64;
+    let m = spec.methods.len() as f64;
+    8.0 * (n * n + m * (10.0 + n) + 2.0 * m * m)
+}
+
+/// The source's inference batch (CorrGAN), 1 for the others.
+fn source_batch(spec: &Spec) -> u64 {
+    match &spec.raw.source {
+        crate::spec::SourceSpec::Corrgan { batch, .. } => (*batch).max(1) as u64,
+        _ => 1,
+    }
+}
+
+/// Fraction of the available memory a run's trials in flight may take by default.
+pub const DEFAULT_MEMORY_SHARE: f64 = 0.5;
+
+/// How many trials of a unit are sampled and computed at once: the whole unit
+/// (`chunk_trials`) unless the memory budget (`budget` bytes, default
+/// [`DEFAULT_MEMORY_SHARE`] of the available memory) holds fewer, but at least one
+/// per thread; a multiple of the source's batch, so that the source's batches (and
+/// hence every number) are those of the whole unit. Peak memory is then
+/// `threads · worker_bytes + in_flight · in_flight_bytes`: flat in the number of
+/// trials and linear in n² × threads once the budget binds.
+pub fn trials_in_flight(spec: &Spec, threads: usize, trials: u64, budget: Option<f64>) -> u64 {
+    let chunk = (spec.chunk_trials as u64).min(trials).max(1);
+    let b = source_batch(spec);
+    let Some(budget) = budget.or_else(|| available_memory().map(|a| a * DEFAULT_MEMORY_SHARE))
+    else {
+        return chunk;
+    };
+    let fit = ((budget - threads as f64 * worker_bytes(spec)) / in_flight_bytes(spec)).max(0.0);
+    let fit = (fit as u64).max(threads as u64);
+    let fit = (fit.div_ceil(b) * b).max(b);
+    fit.min(chunk)
+}
+
+/// Bytes a run holds at its peak: per worker one trial's paths and matrices, plus the
+/// trials in flight ([`trials_in_flight`]) with their sampled matrices and results.
+pub fn estimate_memory(spec: &Spec, threads: usize, trials: u64, budget: Option<f64>) -> f64 {
+    threads as f64 * worker_bytes(spec)
+        + trials_in_flight(spec, threads, trials, budget) as f64 * in_flight_bytes(spec)
 }
 
 /// Available memory (bytes) from /proc/meminfo's MemAvailable, if readable.
@@ -222,8 +264,29 @@ pub fn available_memory() -> Option<f64> {
 
 /// Refuses, before any work, a study whose working memory cannot fit: an allocation that
 /// large would abort the process mid-run.
-pub fn check_memory(spec: &Spec, threads: usize, trials: u64) -> Result<(), Error> {
-    let need = estimate_memory(spec, threads, trials);
+pub fn check_memory(
+    spec: &Spec,
+    threads: usize,
+    trials: u64,
+    budget: Option<f64>,
+) -> Result<(), Error> {
+    let need = estimate_memory(spec, threads, trials, budget);
+    if let Some(b) = budget
+        && need > b
+    {
+        let sz = |x: f64| crate::plan::bytes(x as u64);
+        return Err(Error::Other(format!(
+            "--memory {} is below what {} needs with {threads} threads: about {} ({threads} \
+             workers at {} each and {} trials in flight at {} each); raise --memory or lower \
+             --threads",
+            sz(b),
+            spec.origin,
+            sz(need),
+            sz(worker_bytes(spec)),
+            trials_in_flight(spec, threads, trials, budget),
+            sz(in_flight_bytes(spec))
+        )));
+    }
     if let Some(avail) = available_memory()
         && need > avail
     {
@@ -279,6 +342,9 @@ pub struct StudyOptions {
     /// Compute only shard `index` of `count` (0-based) of the study's units and
     /// write a shard file (`<output>.shard-<index>-of-<count>`) for `corrmc merge`.
     pub shard: Option<(u64, u64)>,
+    /// Memory budget in bytes for the trials in flight ([`trials_in_flight`]; default
+    /// half the available memory). Results do not depend on it.
+    pub memory: Option<f64>,
 }
 
 /// What a (possibly interrupted) study run reports.
@@ -970,7 +1036,12 @@ pub fn run_study_with(
     }
     if !opts.force {
         for p in &study.points {
-            check_memory(&p.spec, threads, opts.trials.unwrap_or(p.spec.raw.trials))?;
+            check_memory(
+                &p.spec,
+                threads,
+                opts.trials.unwrap_or(p.spec.raw.trials),
+                opts.memory,
+            )?;
         }
         crate::plan::check_resources(study, opts.trials, threads, &output)?;
     }
@@ -1103,6 +1174,7 @@ pub fn run_study_with(
                 &pr,
                 &pool,
                 r.clone(),
+                trials_in_flight(spec, threads, t, opts.memory),
                 infos[k].diagnostics.len(),
                 opts.handle_signals,
                 &progress,
@@ -1204,40 +1276,48 @@ pub fn check_shard(index: u64, count: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Computes the trials `r` of one unit into its rows (None: stopped by a signal).
+/// Computes the trials `r` of one unit into its rows, `in_flight` trials at a time
+/// (None: stopped by a signal).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn compute_unit(
     spec: &Spec,
     pr: &PointRun,
     pool: &rayon::ThreadPool,
     r: std::ops::Range<u64>,
+    in_flight: u64,
     n_diag: usize,
     handle_signals: bool,
     progress: &Progress,
 ) -> Result<Option<UnitRows>, Error> {
-    let results: Result<Vec<Option<TrialResult>>, Error> = pool.install(|| {
-        let samples = sample_range(pr.source.as_ref(), spec.raw.seed, r.clone())?;
-        samples
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                if handle_signals && stop::requested().is_some() {
-                    return Ok(None);
-                }
-                let res = run_trial(
-                    spec,
-                    &pr.allocators,
-                    r.start + i as u64,
-                    s,
-                    spec.raw.store_weights,
-                )?;
-                progress.trial();
-                Ok(Some(res))
-            })
-            .collect()
-    });
-    let Some(results) = results?.into_iter().collect::<Option<Vec<TrialResult>>>() else {
-        return Ok(None);
-    };
+    let mut results: Vec<TrialResult> = Vec::with_capacity((r.end - r.start) as usize);
+    for start in (r.start..r.end).step_by(in_flight.max(1) as usize) {
+        let sub = start..(start + in_flight.max(1)).min(r.end);
+        let part: Result<Vec<Option<TrialResult>>, Error> = pool.install(|| {
+            let samples = sample_range(pr.source.as_ref(), spec.raw.seed, sub.clone())?;
+            samples
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if handle_signals && stop::requested().is_some() {
+                        return Ok(None);
+                    }
+                    let res = run_trial(
+                        spec,
+                        &pr.allocators,
+                        sub.start + i as u64,
+                        s,
+                        spec.raw.store_weights,
+                    )?;
+                    progress.trial();
+                    Ok(Some(res))
+                })
+                .collect()
+        });
+        let Some(part) = part?.into_iter().collect::<Option<Vec<TrialResult>>>() else {
+            return Ok(None);
+        };
+        results.extend(part);
+    }
     Ok(Some(UnitRows::from_results(
         r.start,
         &results,

@@ -249,6 +249,7 @@ fn compute_slice(
                 &pr,
                 &pool,
                 r,
+                engine::trials_in_flight(&pt.spec, threads, t, opts.memory),
                 n_diag,
                 opts.handle_signals,
                 &progress,

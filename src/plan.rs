@@ -71,8 +71,9 @@ fn point_estimate(spec: &Spec, trials: u64, threads: usize) -> PointEstimate {
         SourceSpec::Corrgan { .. } | SourceSpec::File { .. } | SourceSpec::Bank { .. } => 4,
         _ => 0,
     };
-    let memory =
-        crate::engine::estimate_memory(spec, threads, trials) as u64 + c * 2 * weights_row + source;
+    let memory = crate::engine::estimate_memory(spec, threads, trials, None) as u64
+        + c * 2 * weights_row
+        + source;
     let units = unit_count(trials, c);
     let blocks = trials.div_ceil(crate::verdict::taxonomy::SIMILARITY_BLOCK);
     let pairs = m * (m + 1) / 2;

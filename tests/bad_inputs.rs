@@ -670,6 +670,16 @@ fn cases() -> Vec<Case> {
             "INDEX/COUNT",
         ),
         usage("plan --shards 0", &["plan", "--shards", "0"], "--shards"),
+        usage("run --memory 0", &["run", "--memory", "0"], "512M"),
+        usage("run --memory 4Q", &["run", "--memory", "4Q"], "512M"),
+        Case {
+            name: "run --memory below one trial per worker",
+            files: vec![File::Text("s.toml", GOOD.into())],
+            args: args(&["run", "s.toml", "--memory", "1K", "-o", "out.h5"]),
+            code: 1,
+            phrase: "--memory",
+            absent: vec!["out.h5", "out.h5.partial"],
+        },
         usage("merge without shards", &["merge", "-o", "m.h5"], "SHARD"),
         usage(
             "merge without output",

@@ -540,3 +540,38 @@ fn merge_warns_when_shards_came_from_different_cpu_kinds() {
     let r = corrmc::merge::merge(&clean, &dir.path().join("c/m.h5"), false).unwrap();
     assert!(r.warnings.is_empty());
 }
+
+/// `--memory`: a budget that holds fewer trials than a unit makes the engine sample and
+/// compute the unit in pieces (aligned on the source's batches); the bytes do not change.
+#[test]
+fn a_memory_budget_bounds_trials_in_flight_without_changing_results() {
+    let _s = common::serial();
+    for text in [PLAIN, SWEEP] {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = single(text, dir.path());
+        let s = study(text);
+        // Room for the two workers and about one trial each, at the largest point.
+        let need = |p: &corrmc::sweep::Point| engine::estimate_memory(&p.spec, 2, 2, Some(1.0));
+        let largest = s
+            .points
+            .iter()
+            .max_by(|a, b| need(a).total_cmp(&need(b)))
+            .unwrap();
+        let budget = need(largest) * 1.01;
+        let spec = &largest.spec;
+        assert_eq!(engine::trials_in_flight(spec, 2, 9, Some(budget)), 2);
+        assert!(engine::trials_in_flight(spec, 2, 9, None) > 2);
+        let out = dir.path().join("bounded.h5");
+        let mut o = opts(&out, None);
+        o.memory = Some(budget);
+        assert!(engine::run_study(&s, &o).unwrap().complete);
+        assert_same_datasets(&open(&reference), &open(&out), "memory-bounded");
+        // A budget below one trial per worker is refused before any file exists.
+        let tiny = dir.path().join("tiny.h5");
+        let mut o = opts(&tiny, None);
+        o.memory = Some(1000.0);
+        let e = engine::run_study(&s, &o).unwrap_err().to_string();
+        assert!(e.contains("--memory") && e.contains("--threads"), "{e}");
+        assert!(!tiny.exists() && !corrmc::output::partial_path(&tiny).exists());
+    }
+}

@@ -40,11 +40,48 @@ pub struct RunArgs {
     /// shards with `corrmc merge`. Resumable with --resume like any run.
     #[arg(long, value_name = "INDEX/COUNT", value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
+    /// Memory budget for the trials sampled and computed at once (e.g. 4G, 512M, 2.5GB; default:
+    /// half the available memory): peak memory stays flat in the number of trials. Results
+    /// do not depend on it.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<f64>,
     /// Under `mpirun -n K`: split the units over the K ranks (each with --threads workers);
     /// rank 0 writes the output, identical to a single-machine run. Needs a corrmc built
     /// with `--features mpi` (as `./dev` builds it).
     #[arg(long)]
     pub mpi: bool,
+}
+
+/// Parses a size in bytes: a number with an optional K, M, G or T suffix (powers of 1024,
+/// optionally followed by B or iB).
+pub fn parse_size(s: &str) -> Result<f64, String> {
+    let bad = || {
+        format!("expected a size such as 512M, 4G or 2.5GB (K, M, G, T: powers of 1024), got '{s}'")
+    };
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1024f64,
+                'M' => 1024f64.powi(2),
+                'G' => 1024f64.powi(3),
+                'T' => 1024f64.powi(4),
+                _ => return Err(bad()),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1.0),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| bad())?;
+    let bytes = v * mult;
+    if !(bytes >= 1.0 && bytes.is_finite()) {
+        return Err(bad());
+    }
+    Ok(bytes)
 }
 
 /// Parses `--shard INDEX/COUNT` (0 <= INDEX < COUNT).
@@ -172,6 +209,7 @@ fn study_options(args: &RunArgs) -> StudyOptions {
         handle_signals: true,
         max_units: None,
         shard: args.shard,
+        memory: args.memory,
     }
 }
 
@@ -307,6 +345,18 @@ fn run_local(args: &RunArgs, world: World<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("512M"), Ok(512.0 * 1024.0 * 1024.0));
+        assert_eq!(parse_size("4G"), Ok(4.0 * 1024f64.powi(3)));
+        assert_eq!(parse_size("2.5GB"), Ok(2.5 * 1024f64.powi(3)));
+        assert_eq!(parse_size("1KiB"), Ok(1024.0));
+        assert_eq!(parse_size("1000"), Ok(1000.0));
+        for bad in ["", "0", "-1G", "x", "4Q", "G", "nan", "inf"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn resume_command_adds_resume_and_drops_overwrite() {
