@@ -379,9 +379,9 @@ fn facts_table(sf: &facts::SourceFacts) -> String {
         );
         return h;
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p>The matrices of trials {}–{} ({} trials, the first run; n = {}), drawn again from the source rebuilt from the stored spec and seed {} ({}){}. Facts of Marti, \"CorrGAN\" (ICASSP 2020, §4); <code>corrmc inspect</code> on the spec computes the same.</p>\n",
+        "<p>The matrices of trials {}–{} ({} trials, the first run; n = {}), drawn again from the source rebuilt from the stored spec and seed {} ({}){}. Facts of Marti, \"CorrGAN\" (ICASSP 2020, §4); <code>corrmc inspect</code> on the spec computes the same.</p>",
         sf.first_trial.unwrap_or(0),
         sf.last_trial.unwrap_or(0),
         sf.trials_used,
