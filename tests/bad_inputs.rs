@@ -594,6 +594,22 @@ fn cases() -> Vec<Case> {
             "control.HRP_ser_BBURCG.max_nodes",
         ),
         run_spec(
+            "negative seriation work budget",
+            format!(
+                "{}\n[control.HRP_ser_QAP_LS]\nmax_work = -1\n",
+                spec_with("\"HRP\"]", "\"HRP_ser_QAP_LS\"]")
+            ),
+            "QAP_LS max_work = -1: must be a number >= 0",
+        ),
+        run_spec(
+            "seriation work budget not a number",
+            format!(
+                "{}\n[control.HRP_ser_SPIN_STS]\nmax_work = \"lots\"\n",
+                spec_with("\"HRP\"]", "\"HRP_ser_SPIN_STS\"]")
+            ),
+            "max_work = 'lots' is not a number",
+        ),
+        run_spec(
             "DHRP at the wrong n",
             spec_with("\"HRP\"]", "\"DHRP\"]"),
             "trained for n = 50",
@@ -1089,6 +1105,54 @@ fn cases() -> Vec<Case> {
             ]),
             code: 1,
             phrase: "--control",
+            absent: vec![],
+        },
+        Case {
+            name: "seriate negative work budget",
+            files: vec![File::Npy("m.npy", corr5())],
+            args: args(&[
+                "seriate",
+                "--method",
+                "TSP",
+                "--input",
+                "m.npy",
+                "--control",
+                "max_work=-5",
+            ]),
+            code: 1,
+            phrase: "TSP max_work = -5: must be a number >= 0",
+            absent: vec![],
+        },
+        Case {
+            name: "seriate negative polishing budget",
+            files: vec![File::Npy("m.npy", corr5())],
+            args: args(&[
+                "seriate",
+                "--method",
+                "QAP_LS",
+                "--input",
+                "m.npy",
+                "--control",
+                "polish_work=-1",
+            ]),
+            code: 1,
+            phrase: "QAP_LS polish_work = -1: must be a number >= 0",
+            absent: vec![],
+        },
+        Case {
+            name: "seriate work budget on a method without one",
+            files: vec![File::Npy("m.npy", corr5())],
+            args: args(&[
+                "seriate",
+                "--method",
+                "OLO",
+                "--input",
+                "m.npy",
+                "--control",
+                "max_work=5",
+            ]),
+            code: 1,
+            phrase: "OLO has no control parameter 'max_work'",
             absent: vec![],
         },
         usage(

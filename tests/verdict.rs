@@ -990,3 +990,204 @@ fn method_similarity_matches_a_direct_computation() {
         );
     }
 }
+
+/// Runs `spec_text` (written to `dir/name.toml`) with the engine into `dir/name.h5`.
+fn run_spec_file(dir: &std::path::Path, name: &str, spec_text: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, spec_text).unwrap();
+    let spec = corrmc::spec::Spec::from_file(&p).unwrap();
+    let out = dir.join(format!("{name}.h5"));
+    corrmc::engine::run(
+        &spec,
+        &corrmc::engine::RunOptions {
+            threads: Some(2),
+            output: Some(out.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    out
+}
+
+/// `corrmc inspect ARGS --json`.
+fn inspect_json(args: &[&str], cwd: &std::path::Path) -> serde_json::Value {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_corrmc"))
+        .arg("inspect")
+        .args(args)
+        .arg("--json")
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Every number of `corrmc inspect`'s summary equals the report's to 1e-12.
+fn assert_same_facts(report: &serde_json::Value, inspect: &serde_json::Value) {
+    let mut checked = 0;
+    for key in [
+        "mean_corr",
+        "first_eig_share",
+        "pf_share",
+        "mst_max_degree",
+        "cophenetic_single",
+        "cophenetic_average",
+    ] {
+        for q in ["mean", "std", "q05", "q25", "q50", "q75", "q95"] {
+            let (a, b) = (
+                report[key][q].as_f64().unwrap(),
+                inspect[key][q].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1e-12, "{key}.{q}: report {a}, inspect {b}");
+            checked += 1;
+        }
+    }
+    for k in 0..6 {
+        let (a, b) = (
+            report["mst_degree_shares"][k].as_f64().unwrap(),
+            inspect["mst_degree_shares"][k].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-12, "MST degree share {k}: {a} vs {b}");
+    }
+    assert_eq!(
+        report["frac_one_signed_first_evec"],
+        inspect["frac_one_signed_first_evec"]
+    );
+    assert_eq!(report["n"], inspect["n"]);
+    assert_eq!(report["count"], inspect["count"]);
+    assert_eq!(checked, 42);
+}
+
+const UNIFORM_STUDY: &str = r#"
+name = "facts-uniform"
+seed = 4242
+trials = 24
+assets = 15
+in_sample_days = 40
+out_of_sample_days = 40
+methods = ["EW", "MinVar", "HRP"]
+chunk_trials = 8
+[source]
+kind = "uniform"
+eta = 1.5
+"#;
+
+#[test]
+fn report_facts_of_the_matrices_used_equal_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_spec_file(dir.path(), "facts", UNIFORM_STUDY);
+    let rep = dir.path().join("rep");
+    let opts = corrmc::report::ReportOptions {
+        verdict: Options {
+            resamples: 50,
+            ..Options::default()
+        },
+        png: false,
+        ..Default::default()
+    };
+    corrmc::report::write_report(&out, &rep, &opts).unwrap();
+    let (html, series) = check_report(&rep);
+    assert!(html.contains("Stylized facts of the correlation matrices used"));
+    assert!(html.contains("trials 0–23 (24 trials"), "{html}");
+    assert_eq!(series["stylized-facts"], 6); // one histogram per fact
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
+    let sf = &json["stylized_facts"][0];
+    assert_eq!(sf["trials_used"], 24);
+    assert_eq!(sf["matches_record"], true, "{sf}");
+    assert!(sf["error"].is_null());
+    // Same spec, trials 0..24: the same matrices, the same facts.
+    let ins = inspect_json(&["facts.toml", "--count", "24"], dir.path());
+    assert_same_facts(&sf["facts"], &ins[0]);
+    // A different sample (other trials) differs: the comparison can fail.
+    let other = inspect_json(&["facts.toml", "--count", "23"], dir.path());
+    assert_ne!(
+        sf["facts"]["mean_corr"]["mean"],
+        other[0]["mean_corr"]["mean"]
+    );
+
+    // --facts-trials: the first 10 trials only; 0 skips the section.
+    let rep10 = dir.path().join("rep10");
+    corrmc::report::write_report(
+        &out,
+        &rep10,
+        &corrmc::report::ReportOptions {
+            facts_trials: 10,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    let j10: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep10.join("report.json")).unwrap()).unwrap();
+    let ins10 = inspect_json(&["facts.toml", "--count", "10"], dir.path());
+    assert_same_facts(&j10["stylized_facts"][0]["facts"], &ins10[0]);
+    let rep0 = dir.path().join("rep0");
+    corrmc::report::write_report(
+        &out,
+        &rep0,
+        &corrmc::report::ReportOptions {
+            facts_trials: 0,
+            ..opts
+        },
+    )
+    .unwrap();
+    let (html0, series0) = check_report(&rep0);
+    assert!(html0.contains("--facts-trials 0") && !series0.contains_key("stylized-facts"));
+}
+
+#[test]
+fn report_renders_when_the_source_cannot_be_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 6;
+    let m = Array2::from_shape_fn((n, n), |(i, j)| {
+        if i == j {
+            1.0
+        } else {
+            0.3 + 0.05 * ((i + j) % 3) as f64
+        }
+    });
+    corrmc::npy::write_npy(&dir.path().join("m.npy"), &m).unwrap();
+    let spec = UNIFORM_STUDY
+        .replace("assets = 15", &format!("assets = {n}"))
+        .replace(
+            "kind = \"uniform\"\neta = 1.5",
+            "kind = \"file\"\npath = \"m.npy\"\ncycle = true",
+        );
+    let out = run_spec_file(dir.path(), "fromfile", &spec);
+    let opts = corrmc::report::ReportOptions {
+        verdict: Options {
+            resamples: 0,
+            ..Options::default()
+        },
+        png: false,
+        ..Default::default()
+    };
+    // While the file is there: every trial's matrix is `m`.
+    let rep = dir.path().join("rep");
+    corrmc::report::write_report(&out, &rep, &opts).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
+    let f = &json["stylized_facts"][0]["facts"];
+    let mean = (m.sum() - n as f64) / (n * (n - 1)) as f64;
+    assert!((f["mean_corr"]["mean"].as_f64().unwrap() - mean).abs() < 1e-14);
+    assert!(f["mean_corr"]["std"].as_f64().unwrap() < 1e-14); // one matrix, 24 times
+    // The file moved: the section says so and the report still renders.
+    std::fs::rename(dir.path().join("m.npy"), dir.path().join("moved.npy")).unwrap();
+    let rep2 = dir.path().join("rep2");
+    corrmc::report::write_report(&out, &rep2, &opts).unwrap();
+    let (html, series) = check_report(&rep2);
+    assert!(
+        html.contains("Not available: the source cannot be rebuilt") && html.contains("m.npy"),
+        "{html}"
+    );
+    assert!(!series.contains_key("stylized-facts"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep2.join("report.json")).unwrap()).unwrap();
+    assert!(json["stylized_facts"][0]["facts"].is_null());
+    assert!(
+        json["stylized_facts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("m.npy")
+    );
+}

@@ -347,6 +347,13 @@ impl Allocator for Asrp {
                     seriation::spectral::DEGENERATE_GAP
                 ))
             }
+            Step::Seriation(
+                "ARSA" | "SA" | "SPIN_NH" | "SPIN_STS" | "TSP" | "QAP_2SUM" | "QAP_BAR"
+                | "QAP_Inertia" | "QAP_LS",
+            ) => Some(
+                "0 = the search stopped at its work budget (control max_work) and returned the best order found; NaN (SA: 1) = it completed"
+                    .into(),
+            ),
             Step::Criterion { .. } => Some(format!(
                 "index of the chosen candidate in [{}]",
                 CANDIDATES.join(", ")

@@ -27,11 +27,22 @@ pub struct ReportArgs {
     /// Bins of the volatility histograms.
     #[arg(long, default_value_t = 60)]
     pub bins: usize,
+    /// Stylized facts of the correlation matrices used: sample the matrices of the first N
+    /// trials run (per sweep point; at most 4e9 / n³ of them) from the source rebuilt from the
+    /// stored spec and seed (0: skip the section; at most 100000).
+    #[arg(long, default_value_t = crate::report::facts::DEFAULT_FACTS_TRIALS)]
+    pub facts_trials: usize,
 }
 
 pub fn run(args: &ReportArgs) -> Result<()> {
     if args.bins == 0 || args.bins > 1000 {
         anyhow::bail!("--bins must be between 1 and 1000, got {}", args.bins);
+    }
+    if args.facts_trials > 100_000 {
+        anyhow::bail!(
+            "--facts-trials must be between 0 (no stylized facts) and 100000, got {}",
+            args.facts_trials
+        );
     }
     let opts = ReportOptions {
         verdict: Options {
@@ -42,6 +53,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         },
         png: !args.no_png,
         bins: args.bins,
+        facts_trials: args.facts_trials,
     };
     let started = std::time::Instant::now();
     let w = write_report(&args.file, &args.output, &opts)?;

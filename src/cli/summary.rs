@@ -14,8 +14,9 @@ pub struct SummaryArgs {
     /// (ascending), oos_sharpe, true_sharpe, oos_crra_ce (descending).
     #[arg(long, default_value = "spec")]
     pub sort: String,
-    /// Print JSON: the per-method table's fields (a sweep: long format, one row per point and
-    /// method), plus `verdict`.
+    /// Print JSON: the per-method table's fields (a sweep: long format, `rows`, one row per
+    /// point and method), `verdict` (nested per point) and `verdict_rows` (long format: one
+    /// row per point, method and measure, the swept keys as fields).
     #[arg(long)]
     pub json: bool,
     /// Compare every method with this one (default: HRP when present, else the first method).
@@ -69,6 +70,7 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
     if args.json {
         let mut out = serde_json::to_value(&table)?;
         out["verdict"] = serde_json::to_value(&v)?;
+        out["verdict_rows"] = serde_json::Value::Array(verdict::long_rows(&v));
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }

@@ -646,3 +646,63 @@ pub fn heatmap(t: &crate::verdict::taxonomy::Taxonomy, rho: &ndarray::Array2<f64
     }
     f
 }
+
+/// Stylized facts of the matrices used: one histogram per fact (one series each),
+/// with the mean dashed. `panels` are (fact name, per-matrix values).
+pub fn fact_histograms(panels: &[(&str, &[f64])], bins: usize) -> Figure {
+    let cols = panels.len().clamp(1, 3);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let (pw, ph) = (300.0, 185.0);
+    let top = 34.0;
+    let mut f = Figure::new(cols as f64 * pw + 10.0, top + rows as f64 * ph);
+    title(
+        &mut f,
+        "Stylized facts of the correlation matrices used (dashed: means)",
+    );
+    let bins = bins.max(1);
+    for (k, (name, values)) in panels.iter().enumerate() {
+        let (cx, cy) = ((k % cols) as f64 * pw, top + (k / cols) as f64 * ph);
+        let (x0, x1, y0, y1) = (cx + 40.0, cx + pw - 10.0, cy + 20.0, cy + ph - 38.0);
+        f.text(cx + 0.5 * pw, cy + 12.0, name, FS, Anchor::Middle, BLACK);
+        let ok: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        f.begin_series(name);
+        if ok.is_empty() {
+            f.text(x0 + 6.0, y0 + 20.0, NO_DATA, FS - 1.0, Anchor::Start, GREY);
+            f.end_series();
+            continue;
+        }
+        let (mut lo, mut hi) = extent(ok.iter(), 0.04);
+        if hi - lo < 1e-9 * hi.abs().max(1.0) {
+            // One value (e.g. every first eigenvector one-signed): a visible bar.
+            (lo, hi) = (lo - 0.05 * lo.abs().max(1.0), hi + 0.05 * hi.abs().max(1.0));
+        }
+        let width = (hi - lo) / bins as f64;
+        let mut c = vec![0usize; bins];
+        for &x in &ok {
+            let b = (((x - lo) / width).floor().max(0.0) as usize).min(bins - 1);
+            c[b] += 1;
+        }
+        let ymax = c.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let sx = Scale::new(lo, hi, x0, x1);
+        let sy = Scale::new(0.0, ymax * 1.08, y1, y0);
+        y_axis(&mut f, &sy, x0, x1);
+        x_axis(&mut f, &sx, y0, y1, "");
+        for (b, &n) in c.iter().enumerate() {
+            if n > 0 {
+                let a = lo + b as f64 * width;
+                f.rect(
+                    sx.at(a),
+                    sy.at(0.0),
+                    sx.at(a + width),
+                    sy.at(n as f64),
+                    IS_COLOR,
+                    0.6,
+                );
+            }
+        }
+        let m = ok.iter().sum::<f64>() / ok.len() as f64;
+        f.line(vec![(sx.at(m), y0), (sx.at(m), y1)], OOS_COLOR, 1.5, true);
+        f.end_series();
+    }
+    f
+}

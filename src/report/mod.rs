@@ -6,6 +6,7 @@
 //! file is reported as it stands, with a banner that says so.
 
 pub mod charts;
+pub mod facts;
 pub mod figure;
 
 use crate::Error;
@@ -28,6 +29,9 @@ pub struct ReportOptions {
     pub png: bool,
     /// Histogram bins of the in-/out-of-sample figure.
     pub bins: usize,
+    /// Trials whose correlation matrices the stylized-facts section samples per study
+    /// group (the first ones run; 0: no section). See [`facts`].
+    pub facts_trials: usize,
 }
 
 impl Default for ReportOptions {
@@ -36,6 +40,7 @@ impl Default for ReportOptions {
             verdict: Options::default(),
             png: true,
             bins: 60,
+            facts_trials: facts::DEFAULT_FACTS_TRIALS,
         }
     }
 }
@@ -66,6 +71,9 @@ pub struct ReportJson {
     pub failures: Vec<Vec<MethodFailures>>,
     /// Per study group, the strategy taxonomy when the file has `/method_similarity`.
     pub taxonomy: Vec<Option<Taxonomy>>,
+    /// Per study group, the stylized facts of the correlation matrices used (absent
+    /// with `--facts-trials 0`; see [`facts`]).
+    pub stylized_facts: Vec<Option<facts::SourceFacts>>,
     pub figures: Vec<FigureFile>,
 }
 
@@ -361,6 +369,91 @@ fn failure_table(f: &[MethodFailures]) -> String {
     h
 }
 
+fn facts_table(sf: &facts::SourceFacts) -> String {
+    let mut h = String::new();
+    let Some(x) = &sf.facts else {
+        let _ = writeln!(
+            h,
+            "<p class=\"partial\">Not available: {}.</p>",
+            esc(sf.error.as_deref().unwrap_or("unknown reason"))
+        );
+        return h;
+    };
+    let _ = writeln!(
+        h,
+        "<p>The matrices of trials {}–{} ({} trials, the first run; n = {}), drawn again from the source rebuilt from the stored spec and seed {} ({}){}. Facts of Marti, \"CorrGAN\" (ICASSP 2020, §4); <code>corrmc inspect</code> on the spec computes the same.</p>",
+        sf.first_trial.unwrap_or(0),
+        sf.last_trial.unwrap_or(0),
+        sf.trials_used,
+        x.n,
+        sf.seed,
+        esc(&sf.rebuilt_source),
+        match (sf.matches_record, sf.same_as_point) {
+            (false, _) => format!(
+                "; <b>the run recorded the source as \"{}\": these may not be the matrices it used</b>",
+                esc(&sf.recorded_source)
+            ),
+            (true, Some(k)) => format!("; the same matrices as point {k}"),
+            (true, None) => String::new(),
+        }
+    );
+    h.push_str("<table><thead><tr><th>fact</th><th>description</th><th>mean</th><th>sd</th><th>5%</th><th>25%</th><th>median</th><th>75%</th><th>95%</th></tr></thead><tbody>\n");
+    let rows: [(&str, &str, &crate::inspect::Dist); 6] = [
+        ("mean correlation", "mean off-diagonal ρ", &x.mean_corr),
+        (
+            "first eigenvalue share",
+            "λ₁ / n (market mode)",
+            &x.first_eig_share,
+        ),
+        (
+            "Perron–Frobenius share",
+            "share of first-eigenvector loadings with the sign of their sum",
+            &x.pf_share,
+        ),
+        (
+            "MST max degree",
+            "largest node degree of the MST on sqrt(2(1 − ρ))",
+            &x.mst_max_degree,
+        ),
+        (
+            "cophenetic corr, single",
+            "single-linkage tree vs sqrt(2(1 − ρ))",
+            &x.cophenetic_single,
+        ),
+        (
+            "cophenetic corr, average",
+            "average-linkage tree vs sqrt(2(1 − ρ))",
+            &x.cophenetic_average,
+        ),
+    ];
+    for (name, desc, d) in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{name}</td><td>{desc}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            f4(d.mean),
+            f4(d.std),
+            f4(d.q05),
+            f4(d.q25),
+            f4(d.q50),
+            f4(d.q75),
+            f4(d.q95)
+        );
+    }
+    h.push_str("</tbody></table>\n");
+    let _ = writeln!(
+        h,
+        "<p>First eigenvector one-signed in {:.1}% of the matrices. MST degree distribution (share of nodes, pooled): {}.</p>",
+        100.0 * x.frac_one_signed_first_evec,
+        crate::inspect::DEGREE_BINS
+            .iter()
+            .zip(&x.mst_degree_shares)
+            .map(|(b, s)| format!("{b}: {:.3}", s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    h
+}
+
 const CSS: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;font-size:14px;margin:24px;max-width:1400px;color:#222}\
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}\
 td:nth-child(2),th:nth-child(2){text-align:left}tr.baseline{background:#fde8e8}\
@@ -390,6 +483,8 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
     let mut studies = Vec::new();
     let mut failures = Vec::new();
     let mut taxonomies = Vec::new();
+    let mut stylized = Vec::new();
+    let mut facts_seen = facts::Seen::new();
     let mut body = String::new();
     let mut first = Some(first);
     for (gi, (g, params)) in info.groups.iter().zip(&info.params).enumerate() {
@@ -514,9 +609,36 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
             }
         };
         taxonomies.push(tax.map(|x| x.0));
+        let facts_html = if opts.facts_trials == 0 {
+            stylized.push(None);
+            "<p>Not computed (<code>--facts-trials 0</code>).</p>\n".to_string()
+        } else {
+            let sf = facts::source_facts(&f, g, gi, &s.trials, opts.facts_trials, &mut facts_seen);
+            let before = out.html.len();
+            if (!sweep || gi == 0)
+                && let Some(x) = &sf.facts
+            {
+                let names = crate::inspect::KS_FACTS;
+                let panels: Vec<(&str, &[f64])> = names
+                    .iter()
+                    .zip(&x.values)
+                    .map(|(n, v)| (*n, v.as_slice()))
+                    .collect();
+                out.figure(
+                    &format!("{prefix}stylized-facts"),
+                    "Stylized facts of the correlation matrices used",
+                    &charts::fact_histograms(&panels, 30),
+                )?;
+            }
+            let figs = out.html[before..].to_string();
+            out.html.truncate(before);
+            let h = format!("{}{figs}", facts_table(&sf));
+            stylized.push(Some(sf));
+            h
+        };
         let _ = write!(
             body,
-            "<h3>Figures</h3>\n{}<h3>Strategy taxonomy</h3>\n{tax_html}<h3>Stability beyond the mean</h3>\n{}<h3>Failures per method and reason</h3>\n{}</section>\n",
+            "<h3>Figures</h3>\n{}<h3>Strategy taxonomy</h3>\n{tax_html}<h3 id=\"{prefix}stylized-facts\">Stylized facts of the correlation matrices used</h3>\n{facts_html}<h3>Stability beyond the mean</h3>\n{}<h3>Failures per method and reason</h3>\n{}</section>\n",
             if out.html.is_empty() {
                 "<p>(Figures of point 0 only; the sweep figures are below.)</p>\n".to_string()
             } else {
@@ -697,6 +819,7 @@ pub fn write_report(path: &Path, out_dir: &Path, opts: &ReportOptions) -> Result
         studies,
         failures,
         taxonomy: taxonomies,
+        stylized_facts: stylized,
         figures: out.figures.clone(),
     };
     let text = serde_json::to_string_pretty(&rj).map_err(|e| Error::Other(e.to_string()))?;

@@ -19,7 +19,8 @@ use rand::rngs::ChaCha8Rng;
 /// n = 1000–2000, where the full schedule takes minutes; 0 = unlimited),
 /// returning the best order so far with `exact = Some(false)`. The full schedule
 /// uses ~10⁸ at n = 100 and ~10¹⁰ at n = 300 (34 s), so the default binds beyond
-/// n ≈ 200. Counts, not time: results stay reproducible.
+/// n ≈ 200. Counts, not time: results stay reproducible. The polishing descent
+/// that follows has its own budget, `polish_work` ([`super::polish::finish`]).
 ///
 /// `swap_to_inversion` is the probability of an interchange move (else insertion).
 /// R 1.4.1 passes the misspelt `param$swap_to_insertion` (NULL) to the Fortran code,

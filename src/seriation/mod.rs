@@ -57,6 +57,58 @@ impl Seriation {
     }
 }
 
+/// A work budget (corrmc, not R) for the iterative methods, so that every method
+/// finishes at large n (issue 12): work is counted in the method's elementary
+/// operations (distance lookups or multiply-adds, documented per method), never
+/// measured in time, so a budget-limited result stays a pure function of (matrix,
+/// method, control, stream). A method checks [`Budget::spent`] before each unit of
+/// work (an iteration, a pass, a move) and, when spent, returns the best order so far
+/// with `exact = Some(false)`; a method whose work stayed within the budget returns
+/// exactly what it returned without one. `max_work = 0` means unlimited.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Budget {
+    pub(crate) used: f64,
+    pub(crate) max: f64,
+}
+
+impl Budget {
+    /// The `max_work` control of `method` (default `default`), checked: a number >= 0.
+    pub(crate) fn from_control(
+        c: &registry::Control,
+        method: &str,
+        default: f64,
+    ) -> Result<Budget, SeriationError> {
+        Budget::from_key(c, method, "max_work", default)
+    }
+
+    /// The budget in control `key` (`max_work`, `polish_work`), checked: a number >= 0.
+    pub(crate) fn from_key(
+        c: &registry::Control,
+        method: &str,
+        key: &str,
+        default: f64,
+    ) -> Result<Budget, SeriationError> {
+        let max = c.f64(key, default)?;
+        if max.is_nan() || max < 0.0 {
+            return Err(SeriationError::InvalidControl(format!(
+                "{method} {key} = {max}: must be a number >= 0 (work units; 0 = unlimited)"
+            )));
+        }
+        Ok(Budget { used: 0.0, max })
+    }
+
+    /// Whether the work done has reached the budget (never with `max = 0`).
+    #[inline]
+    pub(crate) fn spent(&self) -> bool {
+        self.max > 0.0 && self.used >= self.max
+    }
+
+    #[inline]
+    pub(crate) fn add(&mut self, work: f64) {
+        self.used += work;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SeriationError {
     #[error("unknown seriation method '{0}' (see `corrmc seriate --list`)")]

@@ -2,7 +2,10 @@
 //! assignment problem min_π Σ_ij A_ij B_π(i)π(j) (Hahsler 2017, §3), solved with the
 //! simulated-annealing heuristic of Burkard & Rendl (1984) as R's `qap::qapSA`
 //! (Fortran `qaph4`, defaults rep = 1, miter = 2n, fiter = 1.1, ft = 0.5,
-//! maxsteps = 50). The loop is bounded by `maxsteps` temperature steps.
+//! maxsteps = 50). The loop is bounded by `maxsteps` temperature steps, but the
+//! schedule makes ~2326 n transpositions of O(n) each per repetition (9·10⁹ at
+//! n = 2000) and the polishing descent O(n³) per pass, so the methods also take a
+//! work budget `max_work` (corrmc, not R; [`super::Budget`]): see [`qap_method`].
 
 use super::{Dm, Seriation, SeriationError, random_permutation, registry::Control, unif};
 use rand::rngs::ChaCha8Rng;
@@ -49,6 +52,17 @@ pub fn qap_matrices(
 /// is R's algorithm.
 pub const DEFAULT_REP: usize = 3;
 
+/// Default `max_work` of the `QAP_*` methods: 2·10⁹ multiply-adds for the annealing
+/// (all repetitions together; the polishing descent has its own `polish_work`). The
+/// default schedule costs ~7000 n² (3 repetitions): the budget binds above n ≈ 530.
+pub const QAP_MAX_WORK: f64 = 2e9;
+
+/// Budget (corrmc): `max_work` (default [`QAP_MAX_WORK`]) counts multiply-adds, n per
+/// transposition tried (the O(n) Δ of Burkard & Rendl's move). The annealing checks it
+/// before each transposition and the repetitions share it (a repetition that would
+/// start with the budget spent is skipped, the first always starts); the polishing
+/// descent has its own budget `polish_work` ([`super::polish::finish`]). Stopped by either, the best order found is
+/// returned with `exact = Some(false)`; otherwise the result is unchanged.
 pub fn qap_method(
     name: &str,
     d: &Dm,
@@ -56,6 +70,9 @@ pub fn qap_method(
     c: &Control,
 ) -> Result<Seriation, SeriationError> {
     let n = d.n;
+    let mut budget = super::Budget::from_control(c, name, QAP_MAX_WORK)?;
+    let mut polish_budget =
+        super::Budget::from_key(c, name, "polish_work", super::polish::POLISH_MAX_WORK)?;
     let bar_b = match c.0.get("b") {
         Some(_) => Some(c.f64("b", 0.0)?.floor() as usize),
         None => None,
@@ -83,36 +100,80 @@ pub fn qap_method(
     }
     let polish = super::polish::polish_control(c)?;
     let mut best = (f64::INFINITY, Vec::new());
-    for _ in 0..rep {
+    let mut stopped = false;
+    for r in 0..rep {
+        if r > 0 && budget.spent() {
+            stopped = true;
+            break;
+        }
         let perm = random_permutation(n, rng);
-        let (obj, ope) = qaph4(n, &a, &b, miter, fiter, ft, perm, maxsteps, rng);
+        let (obj, ope, complete) = qaph4(
+            n,
+            &a,
+            &b,
+            Schedule {
+                miter,
+                fiter,
+                ft,
+                maxsteps,
+            },
+            perm,
+            rng,
+            &mut budget,
+        );
+        stopped |= !complete;
         if obj < best.0 || best.1.is_empty() {
             best = (obj, ope);
         }
     }
     if polish {
         // corrmc's finishing descent on the best repetition (see `polish`).
-        super::polish::interchange_descent(n, &a, &b, &mut best.1, super::polish::MAX_PASSES);
+        let (_, complete) = super::polish::interchange_descent(
+            n,
+            &a,
+            &b,
+            &mut best.1,
+            super::polish::MAX_PASSES,
+            &mut polish_budget,
+        );
+        stopped |= !complete;
     }
-    Ok(Seriation::plain(best.1))
+    Ok(Seriation {
+        order: best.1,
+        exact: if stopped { Some(false) } else { None },
+    })
+}
+
+/// The annealing schedule of [`qaph4`] (R qap's `miter`, `fiter`, `ft`, `maxsteps`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Schedule {
+    pub miter: usize,
+    pub fiter: f64,
+    pub ft: f64,
+    pub maxsteps: usize,
 }
 
 /// Burkard & Rendl's annealing for symmetric QAP, a port of `qaph4` (R package qap,
 /// src/qapsim.f): pairwise transpositions at temperature t, t ← ft·t and
 /// m ← ⌊fiter·m⌋ after each round, stop when a round leaves the objective unchanged
-/// or after `maxsteps` rounds. Returns (best objective, best permutation).
-#[allow(clippy::too_many_arguments)]
+/// or after `maxsteps` rounds. Returns (best objective, best permutation, whether
+/// the schedule completed). Each transposition tried adds n to `budget`; the run
+/// stops (best so far) before a transposition when the budget is spent.
 pub(crate) fn qaph4(
     n: usize,
     a: &[f64],
     b: &[f64],
-    miter: usize,
-    fiter: f64,
-    ft: f64,
+    schedule: Schedule,
     mut perm: Vec<usize>,
-    maxsteps: usize,
     rng: &mut ChaCha8Rng,
-) -> (f64, Vec<usize>) {
+    budget: &mut super::Budget,
+) -> (f64, Vec<usize>, bool) {
+    let Schedule {
+        miter,
+        fiter,
+        ft,
+        maxsteps,
+    } = schedule;
     let (ia, ib): (f64, f64) = (a.iter().sum(), b.iter().sum());
     let t = ia / ((n * n - n) as f64) * ib;
     let mut ibest = t;
@@ -129,10 +190,17 @@ pub(crate) fn qaph4(
     let mut ope = perm.clone();
     let mut improved = false;
     let mut step = 0;
-    loop {
+    let nf = n as f64;
+    let mut complete = true;
+    'rounds: loop {
         let mut min = ol;
         let mut max = f64::MIN;
         for _ in 0..m1 {
+            if budget.spent() {
+                complete = false;
+                break 'rounds;
+            }
+            budget.add(nf);
             let draw =
                 |rng: &mut ChaCha8Rng| ((unif(rng) * n as f64 + 0.5) as usize).clamp(1, n) - 1;
             let i1 = draw(rng);
@@ -187,5 +255,5 @@ pub(crate) fn qaph4(
         }
     }
     let obj = if improved { ibest } else { ol0 };
-    (obj, ope)
+    (obj, ope, complete)
 }

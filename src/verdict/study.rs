@@ -277,7 +277,7 @@ pub struct Study {
     pub messages: BTreeMap<(usize, u8), String>,
 }
 
-fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
+pub(crate) fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
     loc.attr(name)
         .ok()?
         .read_scalar::<VarLenUnicode>()
@@ -285,7 +285,7 @@ fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
         .map(|s| s.as_str().to_string())
 }
 
-fn read_u64_attr(loc: &hdf5::Location, name: &str) -> Option<u64> {
+pub(crate) fn read_u64_attr(loc: &hdf5::Location, name: &str) -> Option<u64> {
     loc.attr(name).ok()?.read_scalar::<u64>().ok()
 }
 
