@@ -361,6 +361,30 @@ fn shipped_paper_model_gives_valid_weights_and_differs_from_hrp() {
 }
 
 #[test]
+fn paper_model_for_five_assets_loads_by_control_and_gives_valid_weights() {
+    // The paper's own setting (models/dhrp/README.md, "The paper's 5-asset setting"): the
+    // n = 5 model, given by the `model` control as experiments/dhrp-paper-5.toml does, runs
+    // at n = 5, gives long-only weights summing to 1, is trained (not HRP) and stays near
+    // Ward HRP (validation mean |w − w_HRP| ≈ 0.006).
+    let mut c = alloc::Control::default();
+    let path = root().join("models/dhrp/dhrp_paper_ward_5.onnx");
+    c.0.insert("model".into(), path.display().to_string());
+    let a = alloc::build_with("DHRP_paper", &c).expect("dhrp_paper_ward_5.onnx loads");
+    let mut diff = 0.0f64;
+    for (cov, mean, sg) in estimates_with_mean(5, 20) {
+        let est = Estimate::new(cov).with_mean(mean).with_signals(sg);
+        let w = a.allocate(&est, &CTX).unwrap();
+        check_valid(&w, 5);
+        diff = diff.max(max_abs(&w, &hrp_on(&est, TreeLinkage::Ward)));
+    }
+    assert!(diff > 1e-6 && diff < 0.1, "max |w - w_HRP(ward)| = {diff}");
+    // At another n it is refused with the model's n named.
+    let cov = estimates(6, 1).pop().unwrap();
+    let e = a.allocate(&Estimate::new(cov), &CTX).unwrap_err();
+    assert!(e.message.contains("n = 5"), "{}", e.message);
+}
+
+#[test]
 fn paper_contract_and_controls_checked() {
     // A variance-trained model (features [B, 6]) is not a paper model (moments [B, 3, n]).
     let e = TractDhrp::load_kind(
