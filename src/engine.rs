@@ -1169,17 +1169,37 @@ pub fn run_study_with(
                 break 'points;
             }
             let r = unit_trials(t, c, u);
-            let Some(rows) = compute_unit(
-                spec,
-                &pr,
-                &pool,
-                r.clone(),
-                trials_in_flight(spec, threads, t, opts.memory),
-                infos[k].diagnostics.len(),
-                opts.handle_signals,
-                &progress,
-            )?
-            else {
+            let in_flight = trials_in_flight(spec, threads, t, opts.memory);
+            let n_diag = infos[k].diagnostics.len();
+            let compute = || {
+                compute_unit(
+                    spec,
+                    &pr,
+                    &pool,
+                    r.clone(),
+                    in_flight,
+                    n_diag,
+                    opts.handle_signals,
+                    &progress,
+                )
+            };
+            let computed_rows = match peers.as_deref_mut() {
+                None => compute()?,
+                // MPI rank 0: the unit runs on another thread while this (the only thread
+                // that may call MPI) keeps receiving the other ranks' units, so that a rank
+                // never waits on a blocking send for rank 0 to finish its own unit.
+                Some(p) => std::thread::scope(|sc| -> Result<Option<UnitRows>, Error> {
+                    let h = sc.spawn(compute);
+                    while !h.is_finished() {
+                        let got = p.collect(&mut journal, false)?;
+                        received(got, &mut done, &mut trials_done, &mut units_done);
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })?,
+            };
+            let Some(rows) = computed_rows else {
                 // Stopped mid-unit: abandon it (it is recomputed on resume).
                 stopped_by = stop::requested();
                 break 'points;
