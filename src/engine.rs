@@ -1210,10 +1210,6 @@ pub fn run_study_with(
             units_done += 1;
             computed += 1;
             progress.unit();
-            if let Some(p) = peers.as_deref_mut() {
-                let got = p.collect(&mut journal, false)?;
-                received(got, &mut done, &mut trials_done, &mut units_done);
-            }
         }
     }
     if let Some(p) = peers {

@@ -496,15 +496,7 @@ impl Journal {
 
     /// Appends unit `unit` of `point` and syncs it to disk.
     pub fn append(&mut self, point: u32, unit: u64, rows: &UnitRows) -> Result<(), Error> {
-        let payload = encode(rows);
-        let mut b = Vec::with_capacity(payload.len() + RECORD_HEAD + 8);
-        b.extend_from_slice(UNIT);
-        b.extend_from_slice(&point.to_le_bytes());
-        b.extend_from_slice(&unit.to_le_bytes());
-        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        b.extend_from_slice(&payload);
-        b.extend_from_slice(&record_sum(UNIT, point, unit, &payload).to_le_bytes());
-        self.write_synced(&b)
+        self.append_record(UNIT, point, unit, &encode(rows))
     }
 
     /// Appends a unit record already encoded by [`encode`] (e.g. received from
@@ -516,14 +508,7 @@ impl Journal {
                 format!("refusing a malformed record for unit {unit} of point {point}"),
             ));
         }
-        let mut b = Vec::with_capacity(payload.len() + RECORD_HEAD + 8);
-        b.extend_from_slice(UNIT);
-        b.extend_from_slice(&point.to_le_bytes());
-        b.extend_from_slice(&unit.to_le_bytes());
-        b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        b.extend_from_slice(payload);
-        b.extend_from_slice(&record_sum(UNIT, point, unit, payload).to_le_bytes());
-        self.write_synced(&b)
+        self.append_record(UNIT, point, unit, payload)
     }
 
     /// Appends a run session's provenance ([`crate::provenance::session`]).
@@ -537,14 +522,24 @@ impl Journal {
     }
 
     fn append_json(&mut self, tag: &[u8; 4], v: &serde_json::Value) -> Result<(), Error> {
-        let payload = v.to_string().into_bytes();
+        self.append_record(tag, 0, 0, v.to_string().as_bytes())
+    }
+
+    /// Frames one record (tag, point, unit, length, payload, checksum) and syncs it.
+    fn append_record(
+        &mut self,
+        tag: &[u8; 4],
+        point: u32,
+        unit: u64,
+        payload: &[u8],
+    ) -> Result<(), Error> {
         let mut b = Vec::with_capacity(payload.len() + RECORD_HEAD + 8);
         b.extend_from_slice(tag);
-        b.extend_from_slice(&0u32.to_le_bytes());
-        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&point.to_le_bytes());
+        b.extend_from_slice(&unit.to_le_bytes());
         b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        b.extend_from_slice(&payload);
-        b.extend_from_slice(&record_sum(tag, 0, 0, &payload).to_le_bytes());
+        b.extend_from_slice(payload);
+        b.extend_from_slice(&record_sum(tag, point, unit, payload).to_le_bytes());
         self.write_synced(&b)
     }
 
