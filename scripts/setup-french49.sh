@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${CORRMC_DATA_DIR:-data}/french49"
-if [ -f "$out/value_weighted.csv" ] && [ -f "$out/equal_weighted.csv" ]; then
+if [ -f "$out/value_weighted.csv" ] && [ -f "$out/equal_weighted.csv" ] \
+    && [ -f "$out/with_market_vw.csv" ]; then
     echo "$out"
     exit 0
 fi

@@ -47,10 +47,30 @@ pub struct RawSpec {
     /// zero mean, normal tails, γ = 2.5).
     #[serde(default)]
     pub returns: Option<ReturnsSpec>,
+    /// `[regime]`: keep only the source's matrices whose mean correlation and/or
+    /// first-eigenvalue share lie in a range (`src/corr/regime.rs`).
+    #[serde(default)]
+    pub regime: Option<RegimeSpec>,
     /// `[control.<method>]`: control parameters of a method (e.g. the node budget
     /// of `HRP_ser_BBURCG`), by the method's own parameter names.
     #[serde(default)]
     pub control: std::collections::BTreeMap<String, toml::Table>,
+}
+
+/// `[regime]`: rejection of the source's matrices outside a range of mean correlation
+/// and/or first-eigenvalue share (`src/corr/regime.rs`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeSpec {
+    /// Mean off-diagonal correlation, [lo, hi].
+    #[serde(default)]
+    pub mean_corr: Option<[f64; 2]>,
+    /// First-eigenvalue share λ₁/n, [lo, hi].
+    #[serde(default)]
+    pub first_eig_share: Option<[f64; 2]>,
+    /// Draws per trial before the study is refused (default 1000).
+    #[serde(default)]
+    pub max_draws: Option<u32>,
 }
 
 /// `[source]`: where true correlation matrices come from.
@@ -106,7 +126,7 @@ pub enum SourceSpec {
     },
     /// Rolling-window correlations of a returns panel (`src/corr/empirical.rs`).
     Empirical {
-        /// A CSV/.npy/HDF5 returns panel, or a named panel (`french49-vw`, `french49-ew`).
+        /// A CSV/.npy/HDF5 returns panel, or a named panel (`french49-vw`, `french49-ew`, `french49-mkt`).
         panel: String,
         #[serde(default)]
         dataset: Option<String>,
@@ -864,7 +884,46 @@ impl Spec {
                 ),
             ));
         }
-        Ok(src)
+        match &self.raw.regime {
+            None => Ok(src),
+            Some(r) => self.regime_source(src, r),
+        }
+    }
+
+    /// Wraps the source in the `[regime]` filter, after checking that the source can be
+    /// redrawn and that trial 0 reaches the range (so a hopeless range fails before work).
+    fn regime_source(
+        &self,
+        src: Box<dyn CorrSource>,
+        r: &RegimeSpec,
+    ) -> Result<Box<dyn CorrSource>, Error> {
+        use crate::corr::regime::{DEFAULT_MAX_DRAWS, Regime, RegimeParams};
+        let bad = |key: &str, msg: String| Error::spec(&self.origin, format!("key `{key}`: {msg}"));
+        let params = RegimeParams {
+            mean_corr: r.mean_corr,
+            first_eig_share: r.first_eig_share,
+            max_draws: r.max_draws.unwrap_or(DEFAULT_MAX_DRAWS),
+        };
+        params.validate().map_err(|(k, m)| bad(&k, m))?;
+        let fixed = match &self.raw.source {
+            SourceSpec::File { .. } | SourceSpec::Bank { .. } => true,
+            SourceSpec::Empirical { choice, .. } => {
+                !matches!(choice.as_deref(), None | Some("random"))
+            }
+            _ => false,
+        };
+        if fixed {
+            return Err(bad(
+                "regime",
+                "needs a source that draws a new matrix for a new seed (uniform, block, corrgan,                  or empirical with choice = \"random\"); this source gives trial i the same matrix \
+                 on every draw. For a period of an empirical panel use source.start / source.end"
+                    .into(),
+            ));
+        }
+        let reg = Regime::new(src, params);
+        reg.sample(self.raw.seed, 0)
+            .map_err(|e| bad("regime", e.to_string()))?;
+        Ok(Box::new(reg))
     }
 }
 

@@ -1378,6 +1378,51 @@ fn cases() -> Vec<Case> {
             source("kind = \"empirical\"\npanel = \"nope.csv\"\nwindow = 60"),
             "key `source.panel`",
         ),
+        // --- the [regime] filter (issue 16)
+        run_spec(
+            "regime without a range",
+            format!("{GOOD}\n[regime]\nmax_draws = 10\n"),
+            "key `regime`",
+        ),
+        run_spec(
+            "regime mean_corr reversed",
+            format!("{GOOD}\n[regime]\nmean_corr = [0.5, 0.2]\n"),
+            "key `regime.mean_corr`",
+        ),
+        run_spec(
+            "regime first_eig_share above 1",
+            format!("{GOOD}\n[regime]\nfirst_eig_share = [0.5, 1.5]\n"),
+            "key `regime.first_eig_share`",
+        ),
+        run_spec(
+            "regime max_draws zero",
+            format!("{GOOD}\n[regime]\nmean_corr = [0.0, 0.5]\nmax_draws = 0\n"),
+            "key `regime.max_draws`",
+        ),
+        run_spec(
+            "regime unknown key",
+            format!("{GOOD}\n[regime]\nmean_correlation = [0.0, 0.5]\n"),
+            "mean_correlation",
+        ),
+        run_spec(
+            "regime unreachable range",
+            format!("{GOOD}\n[regime]\nmean_corr = [0.95, 1.0]\nmax_draws = 20\n"),
+            "in 20 draws",
+        ),
+        Case {
+            name: "regime on a fixed file source",
+            files: vec![
+                File::Npy("c.npy", corr5()),
+                File::Text(
+                    "s.toml",
+                    format!(
+                        "{}\n[regime]\nmean_corr = [0.0, 0.5]\n",
+                        source("kind = \"file\"\npath = \"c.npy\"\ncycle = true")
+                    ),
+                ),
+            ],
+            ..run_spec("", String::new(), "key `regime`")
+        },
         usage("methods unknown flag", &["methods", "--bogus"], "--bogus"),
         usage("unknown command", &["frobnicate"], "frobnicate"),
     ];

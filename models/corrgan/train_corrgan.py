@@ -28,7 +28,7 @@ import tomllib
 
 import autograd.numpy as np
 import numpy as onp
-from autograd import grad
+from autograd import value_and_grad
 
 ONNX_TOL = 1e-5
 FOLD_TOL = 1e-9
@@ -151,19 +151,41 @@ def conv_t(x, w, s, bias=None):
     """TF/Keras Conv2DTranspose, padding 'same', NHWC: out [N, H*s, W*s, Cout].
 
     Scatter form: full[i*s + a, j*s + b] += x[i, j] @ w[a, b]; then crop pad_before =
-    max(k - s, 0) // 2 at the start and keep H*s (zeros past the full output when k < s)."""
+    max(k - s, 0) // 2 at the start and keep H*s (zeros past the full output when k < s).
+
+    Computed as one matrix product for all k² taps, then the taps are placed on the coarse grid:
+    tap a = q*s + r (a padded to Q*s, Q = ceil(k/s)) lands on row (i + q)*s + r, so only Q²
+    shifted adds of output-sized arrays remain (1 for the stride-5 layer). `conv_t_scatter`
+    below is the literal scatter form; the two agree to rounding (checked by --self-check)."""
+    N, H, W, cin = x.shape
+    k, cout = w.shape[0], w.shape[3]
+    pb = max(k - s, 0) // 2
+    Q = -(-k // s)
+    wm = np.reshape(np.transpose(w, (2, 0, 1, 3)), (cin, k * k * cout))
+    y = np.reshape(np.dot(np.reshape(x, (N * H * W, cin)), wm), (N, H, W, k, k, cout))
+    if Q * s > k:
+        y = np.pad(y, ((0, 0), (0, 0), (0, 0), (0, Q * s - k), (0, Q * s - k), (0, 0)), "constant")
+    y = np.reshape(y, (N, H, W, Q, s, Q, s, cout))
+    full = None
+    for q1 in range(Q):
+        for q2 in range(Q):
+            t = np.transpose(y[:, :, :, q1, :, q2, :, :], (0, 1, 3, 2, 4, 5))  # [N, H, s, W, s, cout]
+            if Q > 1:
+                t = np.pad(t, ((0, 0), (q1, Q - 1 - q1), (0, 0), (q2, Q - 1 - q2), (0, 0), (0, 0)), "constant")
+            full = t if full is None else full + t
+    full = np.reshape(full, (N, (H + Q - 1) * s, (W + Q - 1) * s, cout))
+    return full[:, pb : pb + H * s, pb : pb + W * s, :]
+
+
+def conv_t_scatter(x, w, s):
+    """The literal scatter form of `conv_t` (slow; the reference for --self-check)."""
     N, H, W, _ = x.shape
     k, cout = w.shape[0], w.shape[3]
     pb = max(k - s, 0) // 2
-    full = None
+    full = onp.zeros((N, (H - 1) * s + k + s, (W - 1) * s + k + s, cout))
     for a in range(k):
         for b in range(k):
-            y = np.dot(x, w[a, b])  # [N, H, W, cout]
-            if s > 1:  # zero insertion: y at (i*s, j*s)
-                y = np.pad(y[:, :, None, :, None, :], ((0, 0), (0, 0), (0, s - 1), (0, 0), (0, s - 1), (0, 0)), "constant")
-                y = np.reshape(y, (N, H * s, W * s, cout))
-            y = np.pad(y, ((0, 0), (a, k - 1 - a), (b, k - 1 - b), (0, 0)), "constant")
-            full = y if full is None else full + y
+            full[:, a : a + H * s : s, b : b + W * s : s, :] += onp.dot(x, w[a, b])
     return full[:, pb : pb + H * s, pb : pb + W * s, :]
 
 
@@ -257,13 +279,22 @@ class Adam:
             self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * gr[k] ** 2
             mh = self.m[k] / (1 - self.b1**self.t)
             vh = self.v[k] / (1 - self.b2**self.t)
-            p[k] = p[k] - self.lr * mh / (onp.sqrt(vh) + 1e-8)
+            p[k] = (p[k] - self.lr * mh / (onp.sqrt(vh) + 1e-8)).astype(p[k].dtype)
 
 
-def train(g, d, data, cfg, rng):
+def offdiag_mean(x):
+    """Mean off-diagonal entry of each matrix in a stack [M, n, n] (the mean correlation)."""
+    n = x.shape[1]
+    return (x.sum(axis=(1, 2)) - onp.trace(x, axis1=1, axis2=2)) / (n * (n - 1))
+
+
+def train(g, d, data, cfg, rng, max_seconds=None):
+    """Alternating D and G Adam steps. Returns the per-epoch history and whether the time budget
+    (`max_seconds`, checked after each epoch) stopped training early."""
     t = cfg["train"]
     batch, epochs = int(t["batch"]), int(t["epochs"])
     latent = geometry(cfg)[5]
+    dt = dtype(cfg)
     og = Adam(g, float(t["lr"]), float(t.get("beta1", 0.5)), float(t.get("beta2", 0.999)))
     od = Adam(d, float(t.get("lr_disc", t["lr"])), float(t.get("beta1", 0.5)), float(t.get("beta2", 0.999)))
 
@@ -274,25 +305,141 @@ def train(g, d, data, cfg, rng):
     def g_loss(g, d, z):  # non-saturating
         return np.mean(softplus(-disc_forward(d, gen_forward(g, z, cfg))))
 
-    gd, gg = grad(d_loss), grad(g_loss)
+    gd, gg = value_and_grad(d_loss), value_and_grad(g_loss)
+    data = data.astype(dt)
+    zmon = rng.standard_normal((256, latent)).astype(dt)  # fixed noise: the generator's spread per epoch
     hist = []
+    t0 = time.time()
+    early = False
     for ep in range(epochs):
         perm = rng.permutation(len(data))
         ld = lg = 0.0
         steps = 0
         for i in range(0, len(data) - batch + 1, batch):
             real = data[perm[i : i + batch]]
-            z = rng.standard_normal((batch, latent))
-            od.step(d, gd(d, g, real, z))
-            z = rng.standard_normal((batch, latent))
-            og.step(g, gg(g, d, z))
-            ld += float(d_loss(d, g, real, z))
-            lg += float(g_loss(g, d, z))
+            z = rng.standard_normal((batch, latent)).astype(dt)
+            v, gr = gd(d, g, real, z)
+            od.step(d, gr)
+            ld += float(v)
+            z = rng.standard_normal((batch, latent)).astype(dt)
+            v, gr = gg(g, d, z)
+            og.step(g, gr)
+            lg += float(v)
             steps += 1
         steps = max(steps, 1)
-        hist.append({"epoch": ep + 1, "d_loss": ld / steps, "g_loss": lg / steps})
-        print(f"epoch {ep + 1}/{epochs}: D {ld / steps:.4f}  G {lg / steps:.4f}", file=sys.stderr)
-    return hist
+        mc = offdiag_mean(gen_forward(g, zmon, cfg))
+        hist.append({"epoch": ep + 1, "d_loss": ld / steps, "g_loss": lg / steps, "seconds": time.time() - t0,
+                     "gen_mean_corr_mean": float(mc.mean()), "gen_mean_corr_sd": float(mc.std())})
+        print(f"epoch {ep + 1}/{epochs}: D {ld / steps:.4f}  G {lg / steps:.4f}  generated mean corr "
+              f"{mc.mean():.3f} +- {mc.std():.3f}  ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+        if max_seconds is not None and time.time() - t0 > max_seconds and ep + 1 < epochs:
+            early = True
+            print(f"time budget reached after epoch {ep + 1}: stopping", file=sys.stderr)
+            break
+    return hist, early
+
+
+def train_torch(g, d, data, cfg, rng, max_seconds=None, threads=None):
+    """`train` with PyTorch's CPU kernels (`--backend torch`, optional). Same parameters (numpy
+    layout), same loss, same Adam and the same random numbers (noise and batches drawn from
+    `rng` in the same order), so the two backends differ only by rounding; `gen_forward` and
+    the export below stay the numpy reference."""
+    import torch
+    import torch.nn.functional as F
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    t = cfg["train"]
+    batch, epochs = int(t["batch"]), int(t["epochs"])
+    n, s0, (sa, sb), k, (c0, c1, c2), latent = geometry(cfg)
+    dt = dtype(cfg)
+    tdt = torch.float32 if dt == onp.float32 else torch.float64
+    G = {key: torch.tensor(v, dtype=tdt, requires_grad=True) for key, v in g.items()}
+    D = {key: torch.tensor(v, dtype=tdt, requires_grad=True) for key, v in d.items()}
+    betas = (float(t.get("beta1", 0.5)), float(t.get("beta2", 0.999)))
+    og = torch.optim.Adam(list(G.values()), lr=float(t["lr"]), betas=betas, eps=1e-8)
+    od = torch.optim.Adam(list(D.values()), lr=float(t.get("lr_disc", t["lr"])), betas=betas, eps=1e-8)
+
+    def bn(x, name, dims):
+        mu = x.mean(dim=dims, keepdim=True)
+        var = ((x - mu) ** 2).mean(dim=dims, keepdim=True)
+        shape = (1, -1) + (1,) * (x.dim() - 2)  # per unit (dense) or per channel (NCHW)
+        return G[name + "_g"].view(shape) * (x - mu) / torch.sqrt(var + BN_EPS) + G[name + "_b"].view(shape)
+
+    def ct(x, w, s):  # TF 'same' Conv2DTranspose in NCHW; w in the numpy layout [k, k, cin, cout]
+        H = x.shape[2]
+        pb = max(k - s, 0) // 2
+        y = F.conv_transpose2d(x, w.permute(2, 3, 0, 1), stride=s)
+        short = pb + H * s - y.shape[2]
+        if short > 0:
+            y = F.pad(y, (0, short, 0, short))
+        return y[:, :, pb : pb + H * s, pb : pb + H * s]
+
+    def gen(z):
+        h = F.leaky_relu(bn(z @ G["dense"], "bn0", (0,)), LEAK)
+        h = h.reshape(-1, c0, s0, s0)  # the dense units in NCHW order, as in gen_forward
+        h = F.leaky_relu(bn(ct(h, G["ct1"], sa), "bn1", (0, 2, 3)), LEAK)
+        h = F.leaky_relu(bn(ct(h, G["ct2"], sb), "bn2", (0, 2, 3)), LEAK)
+        return torch.tanh(ct(h, G["ct3"], 1) + G["ct3_b"].view(1, -1, 1, 1))[:, 0]
+
+    def disc(x):
+        h = x.reshape(x.shape[0], -1)
+        L = len(D) // 2
+        for i in range(L):
+            h = h @ D[f"w{i}"] + D[f"b{i}"]
+            if i < L - 1:
+                h = F.leaky_relu(h, LEAK)
+        return h[:, 0]
+
+    data_t = torch.tensor(data.astype(dt))
+    zmon = torch.tensor(rng.standard_normal((256, latent)).astype(dt))
+    hist = []
+    t0 = time.time()
+    early = False
+    for ep in range(epochs):
+        perm = rng.permutation(len(data))
+        ld = lg = 0.0
+        steps = 0
+        for i in range(0, len(data) - batch + 1, batch):
+            real = data_t[torch.from_numpy(perm[i : i + batch])]
+            z = torch.tensor(rng.standard_normal((batch, latent)).astype(dt))
+            od.zero_grad()
+            loss = F.softplus(-disc(real)).mean() + F.softplus(disc(gen(z).detach())).mean()
+            loss.backward()
+            od.step()
+            ld += float(loss)
+            z = torch.tensor(rng.standard_normal((batch, latent)).astype(dt))
+            og.zero_grad()
+            loss = F.softplus(-disc(gen(z))).mean()
+            loss.backward()
+            og.step()
+            lg += float(loss)
+            steps += 1
+        steps = max(steps, 1)
+        with torch.no_grad():
+            mc = offdiag_mean(gen(zmon).numpy().astype(onp.float64))
+        hist.append({"epoch": ep + 1, "d_loss": ld / steps, "g_loss": lg / steps, "seconds": time.time() - t0,
+                     "gen_mean_corr_mean": float(mc.mean()), "gen_mean_corr_sd": float(mc.std())})
+        print(f"epoch {ep + 1}/{epochs}: D {ld / steps:.4f}  G {lg / steps:.4f}  generated mean corr "
+              f"{mc.mean():.3f} +- {mc.std():.3f}  ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+        if max_seconds is not None and time.time() - t0 > max_seconds and ep + 1 < epochs:
+            early = True
+            print(f"time budget reached after epoch {ep + 1}: stopping", file=sys.stderr)
+            break
+    for key in g:
+        g[key] = G[key].detach().numpy().copy()
+    for key in d:
+        d[key] = D[key].detach().numpy().copy()
+    return hist, early
+
+
+def dtype(cfg):
+    """Training precision, `[train] dtype`: float64 (default) or float32 (about twice as fast).
+    Export, BN statistics and the checks always run in float64."""
+    v = cfg["train"].get("dtype", "float64")
+    if v not in ("float64", "float32"):
+        sys.exit(f"[train] dtype = '{v}': expected float64 or float32")
+    return onp.dtype(v)
 
 
 # ---------------------------------------------------------------- export
@@ -373,12 +520,24 @@ def check_pretrained(path, cfg_path):
     assert diff <= ONNX_TOL, diff
 
 
+def torch_version(backend):
+    if backend != "torch":
+        return {}
+    import torch
+
+    return {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
     ap.add_argument("--data", help="returns CSV or .npy stack [M, n, n] of correlation matrices")
     ap.add_argument("--synthetic", type=int, metavar="M", help="instead of --data: M block-model matrices")
     ap.add_argument("--out")
+    ap.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
+                    help="training kernels: numpy + autograd (default, the reference) or PyTorch on the CPU (optional, much faster; same parameters and random numbers)")
+    ap.add_argument("--threads", type=int, help="PyTorch threads (--backend torch)")
+    ap.add_argument("--max-minutes", type=float, help="stop after the first epoch that ends past this budget (recorded in the report)")
     ap.add_argument("--check-pretrained", metavar="ONNX", help="only check this script's forward on a pretrained generator (--config of its size)")
     a = ap.parse_args()
     if a.check_pretrained:
@@ -400,8 +559,16 @@ def main():
     if len(data) < int(cfg["train"]["batch"]):
         sys.exit(f"{len(data)} matrices < batch {cfg['train']['batch']}")
     g, d = init_params(cfg, rng)
-    hist = train(g, d, data, cfg, rng)
+    dt = dtype(cfg)
+    g = {k: v.astype(dt) for k, v in g.items()}
+    d = {k: v.astype(dt) for k, v in d.items()}
+    budget = None if a.max_minutes is None else 60.0 * a.max_minutes
+    if a.backend == "torch":
+        hist, early = train_torch(g, d, data, cfg, rng, budget, a.threads)
+    else:
+        hist, early = train(g, d, data, cfg, rng, budget)
     t_train = time.time() - t0
+    g = {k: v.astype(onp.float64) for k, v in g.items()}
 
     # Export: precise BN statistics, fold, checks.
     st = population_stats(g, cfg, rng.standard_normal((int(cfg["train"].get("bn_samples", 1024)), latent)))
@@ -434,10 +601,12 @@ def main():
                   "ops": ops, "generator_params": int(sum(v.size for v in g.values())),
                   "bn": "folded; population statistics over bn_samples noise vectors after training"},
         "history": hist,
+        "stopped_early": {"by_time_budget": early, "epochs_run": len(hist), "max_minutes": a.max_minutes},
         "checks": {"fold_max_abs_diff": fold_diff, "onnx_vs_numpy_batch1": diffs[1], "onnx_vs_numpy_batch16": diffs[16]},
         "sample_mean_offdiag_raw": float(sample[:, iu[0], iu[1]].mean()),
         "seconds": {"train": t_train, "total": time.time() - t0},
-        "versions": {"numpy": onp.__version__, "onnxruntime": ort.__version__},
+        "backend": a.backend,
+        "versions": {"numpy": onp.__version__, "onnxruntime": ort.__version__, **torch_version(a.backend)},
     }
     with open(os.path.join(a.out, "report.json"), "w") as fh:
         json.dump(report, fh, indent=2)

@@ -77,6 +77,9 @@ pub struct EmpiricalParams {
 pub const NAMED_PANELS: &[(&str, &str)] = &[
     ("french49-vw", "french49/value_weighted.csv"),
     ("french49-ew", "french49/equal_weighted.csv"),
+    // The 49 value-weighted industries plus the market as a 50th column: the panel the
+    // French-49 CorrGAN (models/corrgan/MODEL_CARD_french49.md) is trained on.
+    ("french49-mkt", "french49/with_market_vw.csv"),
 ];
 
 /// Where named panels live: `CORRMC_DATA_DIR`, else the repository's `data/`.

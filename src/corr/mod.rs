@@ -11,6 +11,7 @@ pub mod corrgan;
 pub mod empirical;
 pub mod file;
 pub mod onion;
+pub mod regime;
 pub mod validate;
 
 use ndarray::Array2;
