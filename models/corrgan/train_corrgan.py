@@ -135,7 +135,8 @@ def init_params(cfg, rng):
     for name, c in (("bn0", s0 * s0 * c0), ("bn1", c1), ("bn2", c2)):
         g[name + "_g"] = onp.ones(c)
         g[name + "_b"] = onp.zeros(c)
-    d, prev = {}, n * n
+    # The minibatch standard deviation feature (below) is one more input of the first layer.
+    d, prev = {}, n * n + (1 if mbstd(cfg) else 0)
     for i, h in enumerate(dh + [1]):
         d[f"w{i}"] = glorot((prev, h), prev, h)
         d[f"b{i}"] = onp.zeros(h)
@@ -249,8 +250,24 @@ def folded_forward(f, z, cfg):
     return onp.tanh(conv_t(h, f["ct3"], 1) + f["ct3_b"])[..., 0]
 
 
+def mbstd(cfg):
+    """`[model] disc_minibatch_std`: the discriminator also sees the batch's spread."""
+    return bool(cfg["model"].get("disc_minibatch_std", False))
+
+
+def batch_std(h):
+    """Minibatch standard deviation (Karras et al. 2018, §3): the standard deviation of each input over the
+    batch, averaged over inputs, appended to every row as one more feature. A generator that collapses to a few
+    matrices gives a batch far less spread than the data's, which the discriminator then sees directly."""
+    mu = np.mean(h, axis=0, keepdims=True)
+    s = np.mean(np.sqrt(np.mean((h - mu) ** 2, axis=0) + 1e-8))
+    return np.concatenate([h, s * np.ones((h.shape[0], 1), dtype=h.dtype)], axis=1)
+
+
 def disc_forward(d, x):
     h = np.reshape(x, (x.shape[0], -1))
+    if d["w0"].shape[0] == h.shape[1] + 1:  # trained with disc_minibatch_std
+        h = batch_std(h)
     L = len(d) // 2
     for i in range(L):
         h = np.dot(h, d[f"w{i}"]) + d[f"b{i}"]
@@ -302,8 +319,15 @@ def train(g, d, data, cfg, rng, max_seconds=None):
         fake = gen_forward(g, z, cfg)
         return np.mean(softplus(-disc_forward(d, real))) + np.mean(softplus(disc_forward(d, fake)))
 
-    def g_loss(g, d, z):  # non-saturating
-        return np.mean(softplus(-disc_forward(d, gen_forward(g, z, cfg))))
+    lam = moment_weight(cfg)
+    upper = onp.triu(onp.ones((geometry(cfg)[0],) * 2), 1).astype(dt)
+
+    def g_loss(g, d, z, real):  # non-saturating, plus the optional moment term
+        fake = gen_forward(g, z, cfg)
+        loss = np.mean(softplus(-disc_forward(d, fake)))
+        if lam > 0:
+            loss = loss + lam * moment_gap(np.sum(fake * upper, axis=(1, 2)), onp.sum(real * upper, axis=(1, 2)), upper.sum())
+        return loss
 
     gd, gg = value_and_grad(d_loss), value_and_grad(g_loss)
     data = data.astype(dt)
@@ -322,7 +346,7 @@ def train(g, d, data, cfg, rng, max_seconds=None):
             od.step(d, gr)
             ld += float(v)
             z = rng.standard_normal((batch, latent)).astype(dt)
-            v, gr = gg(g, d, z)
+            v, gr = gg(g, d, z, real)
             og.step(g, gr)
             lg += float(v)
             steps += 1
@@ -384,6 +408,9 @@ def train_torch(g, d, data, cfg, rng, max_seconds=None, threads=None):
 
     def disc(x):
         h = x.reshape(x.shape[0], -1)
+        if D["w0"].shape[0] == h.shape[1] + 1:  # batch_std, as in disc_forward
+            s = torch.sqrt(((h - h.mean(dim=0, keepdim=True)) ** 2).mean(dim=0) + 1e-8).mean()
+            h = torch.cat([h, s * torch.ones((h.shape[0], 1), dtype=h.dtype)], dim=1)
         L = len(D) // 2
         for i in range(L):
             h = h @ D[f"w{i}"] + D[f"b{i}"]
@@ -391,6 +418,8 @@ def train_torch(g, d, data, cfg, rng, max_seconds=None, threads=None):
                 h = F.leaky_relu(h, LEAK)
         return h[:, 0]
 
+    lam = moment_weight(cfg)
+    upper = torch.triu(torch.ones((n, n), dtype=tdt), 1)
     data_t = torch.tensor(data.astype(dt))
     zmon = torch.tensor(rng.standard_normal((256, latent)).astype(dt))
     hist = []
@@ -410,7 +439,10 @@ def train_torch(g, d, data, cfg, rng, max_seconds=None, threads=None):
             ld += float(loss)
             z = torch.tensor(rng.standard_normal((batch, latent)).astype(dt))
             og.zero_grad()
-            loss = F.softplus(-disc(gen(z))).mean()
+            fake = gen(z)
+            loss = F.softplus(-disc(fake)).mean()
+            if lam > 0:
+                loss = loss + lam * moment_gap((fake * upper).sum(dim=(1, 2)), (real * upper).sum(dim=(1, 2)), float(upper.sum()))
             loss.backward()
             og.step()
             lg += float(loss)
@@ -431,6 +463,26 @@ def train_torch(g, d, data, cfg, rng, max_seconds=None, threads=None):
     for key in d:
         d[key] = D[key].detach().numpy().copy()
     return hist, early
+
+
+def moment_weight(cfg):
+    """`[train] moment_weight` λ ≥ 0 (default 0): the generator's loss gains λ·moment_gap (below)."""
+    v = float(cfg["train"].get("moment_weight", 0.0))
+    if not v >= 0:
+        sys.exit(f"[train] moment_weight = {v}: expected a number >= 0")
+    return v
+
+
+def moment_gap(fake_sum, real_sum, count):
+    """Squared gaps between the batch mean and the batch standard deviation of the mean correlation (upper
+    triangle, the part corrmc reads) of generated and real matrices. The adversarial loss alone let the
+    generated mean correlation collapse to a narrow band (MODEL_CARD_french49.md); this term asks the
+    generator to span the data's range of market regimes. Works on numpy/autograd and torch arrays alike."""
+    mf, mr = fake_sum / count, real_sum / count
+    af, ar = mf.mean(), mr.mean()
+    sf = (((mf - af) ** 2).mean() + 1e-12) ** 0.5
+    sr = (((mr - ar) ** 2).mean() + 1e-12) ** 0.5
+    return (af - ar) ** 2 + (sf - sr) ** 2
 
 
 def dtype(cfg):
