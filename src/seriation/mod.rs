@@ -29,6 +29,7 @@ pub mod hierarchical;
 pub mod polish;
 pub mod qap;
 pub mod r_eigen;
+pub mod r_rng;
 pub mod registry;
 pub mod spectral;
 pub mod spin;

@@ -5,8 +5,8 @@
 //! `BBURCG`/`BBWRCG`, see [`bb`]; `max_evals` for `SA`): counts, never wall
 //! time, so results stay reproducible. `QAP_*`, `ARSA`, `SPIN_*` and `SA` take
 //! `polish` (default TRUE; SA: FALSE): a swap/insertion (SA: insertion) descent on
-//! the method's own objective after R's algorithm ([`polish`]); and corrmc runs `QAP_*` with `rep = 3` and
-//! `ARSA` with `reps = 2` (R: 1). `polish = FALSE` with R's `rep`/`reps` is R's
+//! the method's own objective after R's algorithm ([`polish`]); and corrmc runs `QAP_*` with `rep = 3`,
+//! `ARSA` with `reps = 2` and `SA` with `reps = 3` (R: 1; SA's `reps` is corrmc's). `polish = FALSE` with R's `rep`/`reps` is R's
 //! algorithm as is (issue 11: corrmc's median criterion is then R's up to RNG).
 
 use super::{
@@ -81,7 +81,7 @@ Control parameters:
  - cool (cooling rate)
  - tmin (minimum temperature)
  - swap_to_inversion (proportion of swaps to inversions)
- - nlocal (number of objects times nlocal is the number of search tries per temperature", &[("criterion", "Gradient_raw"), ("init", "Spectral"), ("localsearch", "LS_insert"), ("cool", "0.5"), ("tmin", "0.0001"), ("nlocal", "10"), ("max_evals", "200000"), ("polish", "FALSE")], true),
+ - nlocal (number of objects times nlocal is the number of search tries per temperature", &[("criterion", "Gradient_raw"), ("init", "Spectral"), ("localsearch", "LS_insert"), ("cool", "0.5"), ("tmin", "0.0001"), ("nlocal", "10"), ("reps", "3"), ("max_evals", "200000"), ("polish", "FALSE")], true),
     ("Spectral", "Spectral seriation (Ding and He 2004)  uses a relaxation to minimize the 2-Sum Problem (Barnard, Pothen, and Simon 1993). It uses the order of the Fiedler vector of the similarity matrix's Laplacian.", &[], false),
     ("Spectral_norm", "Spectral seriation (Ding and He 2004)  uses a relaxation to minimize the 2-Sum Problem (Barnard, Pothen, and Simon 1993). It uses the order of the Fiedler vector of the similarity matrix's normalized Laplacian.", &[], false),
     ("SPIN_NH", "Sorting Points Into Neighborhoods (SPIN) (Tsafrir 2005). Nighborhood algorithm to concentrate low distance values around the diagonal with a Gaussian weight matrix W_{ij} = exp(-(i-j)^2/(n*sigma)), where n is the size of the dissimilarity matrix and sigma is the variance around the diagonal that control the influence of global (large sigma) or local (small sigma) structure.", &[("sigma", "seq(20, 1, length.out = 10)"), ("step", "5"), ("W_function", "NULL"), ("polish", "TRUE"), ("max_work", "2e10"), ("polish_work", "2e9")], true),
