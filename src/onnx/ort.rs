@@ -59,11 +59,12 @@ fn environment(lib: &Path) -> Result<ort::environment::Environment, Error> {
 }
 
 /// Rows per `Session::run`: a call of `N` rows runs the session on blocks of at most this many.
-/// Measured (`benches/corrgan.rs`, 50-asset generator, one intra-op thread): 8 rows per run
-/// cost 0.61–0.65 ms per matrix against 0.8–0.9 ms at 64 rows, whose activations (41 MB for
-/// the second ConvTranspose) leave the cache and grow each session's memory arena (peak RSS
-/// of corrgan-50 at 2 threads: 435 MB with 64-row runs). Rows are independent, so the
-/// blocking changes no number (`tests/corrgan.rs` checks bit-identity across call sizes).
+/// Measured (`benches/corrgan.rs`, 50-asset generator, one intra-op thread, two runs on a
+/// loaded machine): 8 rows per run cost 0.61–0.80 ms per matrix against 0.81–0.88 ms at 64
+/// rows, whose activations (41 MB for the second ConvTranspose) leave the cache and grow each
+/// session's memory arena (peak RSS of corrgan-50 at 2 threads: 437 MB with 64-row runs,
+/// 123 MB with 8-row runs). Rows are independent, so the blocking changes no number
+/// (`tests/corrgan.rs` checks bit-identity across call sizes).
 pub const CALL_BATCH: usize = 8;
 
 /// A generator run by ONNX Runtime.
