@@ -186,8 +186,21 @@ pub fn nearest_correlation(
 ) -> Result<(Array2<f64>, RepairDiagnostics), Error> {
     params.validate()?;
     let g = prepare(a)?;
-    let eigs_before = linalg::eigvalsh(g.view())
-        .ok_or_else(|| Error::matrix("nearest correlation input", "eigendecomposition failed"))?;
+    // Newton's first dual point is G₀ + diag(y₀) with y₀ = b − diag(G₀): when that is `G`
+    // itself bit for bit (unit diagonal and δ = 0, e.g. every CorrGAN output), one full
+    // eigendecomposition serves both the diagnostic and Newton's first step. For n < 128 faer
+    // computes eigenvalues with and without eigenvectors by the same tridiagonal QR, so
+    // `min_eig_before` has the same bits as from the eigenvalues-only call used otherwise.
+    let newton_start = (params.method == RepairMethod::QiSunNewton
+        && initial_dual_matrix(&g, params) == g)
+        .then(|| linalg::eigh(g.view()))
+        .flatten();
+    let eigs_before = match &newton_start {
+        Some((vals, _)) => vals.clone(),
+        None => linalg::eigvalsh(g.view()).ok_or_else(|| {
+            Error::matrix("nearest correlation input", "eigendecomposition failed")
+        })?,
+    };
     let min_eig_before = eigs_before[0];
     let unit_diag = g.diag().iter().all(|&d| d == 1.0);
     if unit_diag && min_eig_before >= params.eig_floor {
@@ -207,7 +220,7 @@ pub fn nearest_correlation(
         return Ok((g, diag));
     }
     let (x, method, iterations, residual, fell_back) = match params.method {
-        RepairMethod::QiSunNewton => match qi_sun_newton(g.view(), params) {
+        RepairMethod::QiSunNewton => match qi_sun_newton_from(g.view(), params, newton_start) {
             Ok(r) => (
                 r.x,
                 RepairMethod::QiSunNewton,
@@ -299,12 +312,40 @@ struct DualPoint {
     x: Array2<f64>,
 }
 
-fn dual_point(g0: &Array2<f64>, y: &Array1<f64>, b: f64) -> Option<DualPoint> {
+/// `G₀ + diag(y)`.
+fn dual_matrix(g0: &Array2<f64>, y: &Array1<f64>) -> Array2<f64> {
     let mut m = g0.clone();
     for (i, &yi) in y.iter().enumerate() {
         m[(i, i)] += yi;
     }
-    let (vals, vecs) = linalg::eigh(m.view())?;
+    m
+}
+
+/// `G₀`, `b` and the starting `y₀ = b − diag(G₀)` of Newton (δ = `eig_floor`).
+fn dual_start(g: &Array2<f64>, params: &NearestParams) -> (Array2<f64>, f64, Array1<f64>) {
+    let delta = params.eig_floor;
+    let b = 1.0 - delta;
+    let mut g0 = g.to_owned();
+    for i in 0..g.nrows() {
+        g0[(i, i)] -= delta;
+    }
+    let y = g0.diag().mapv(|d| b - d);
+    (g0, b, y)
+}
+
+/// Newton's first dual matrix `G₀ + diag(y₀)` (equal to `G` when diag G = 1 and δ = 0).
+fn initial_dual_matrix(g: &Array2<f64>, params: &NearestParams) -> Array2<f64> {
+    let (g0, _, y) = dual_start(g, params);
+    dual_matrix(&g0, &y)
+}
+
+fn dual_point(g0: &Array2<f64>, y: &Array1<f64>, b: f64) -> Option<DualPoint> {
+    let (vals, vecs) = linalg::eigh(dual_matrix(g0, y).view())?;
+    Some(dual_point_from(vals, vecs, y, b))
+}
+
+/// The dual point of `y` from the eigendecomposition of `G₀ + diag(y)`.
+fn dual_point_from(vals: Array1<f64>, vecs: Array2<f64>, y: &Array1<f64>, b: f64) -> DualPoint {
     let x = psd_part(&vals, &vecs);
     // ‖X₊‖²_F = Σ λ₊² (exact in exact arithmetic, cheaper and better rounded than entrywise).
     let norm2: f64 = vals
@@ -313,13 +354,13 @@ fn dual_point(g0: &Array2<f64>, y: &Array1<f64>, b: f64) -> Option<DualPoint> {
         .sum();
     let theta = 0.5 * norm2 - b * y.sum();
     let grad = x.diag().mapv(|d| d - b);
-    Some(DualPoint {
+    DualPoint {
         vals,
         vecs,
         theta,
         grad,
         x,
-    })
+    }
 }
 
 /// Qi & Sun (2006) eq. (3.5): `Ω_kl = 1` if `λ_k, λ_l > 0`, `0` if both `≤ 0`, otherwise
@@ -412,16 +453,24 @@ fn inf_norm(v: &Array1<f64>) -> f64 {
 /// Qi & Sun (2006), Algorithm 5.1 (inexact semismooth Newton with Armijo line search on the
 /// dual θ). Input `g` must be symmetric and finite. Returns `X` with unit diagonal.
 pub fn qi_sun_newton(g: ArrayView2<'_, f64>, params: &NearestParams) -> Result<Solved, Error> {
+    qi_sun_newton_from(g, params, None)
+}
+
+/// [`qi_sun_newton`], given (if known) the eigendecomposition of the first dual matrix
+/// `G₀ + diag(y₀)` ([`initial_dual_matrix`]).
+fn qi_sun_newton_from(
+    g: ArrayView2<'_, f64>,
+    params: &NearestParams,
+    first: Option<(Array1<f64>, Array2<f64>)>,
+) -> Result<Solved, Error> {
     let n = g.nrows();
     let delta = params.eig_floor;
-    let b = 1.0 - delta;
-    let mut g0 = g.to_owned();
-    for i in 0..n {
-        g0[(i, i)] -= delta;
-    }
+    let (g0, b, mut y) = dual_start(&g.to_owned(), params);
     let fail = |m: String| Error::matrix("nearest correlation (Qi-Sun Newton)", m);
-    let mut y: Array1<f64> = g0.diag().mapv(|d| b - d);
-    let mut pt = dual_point(&g0, &y, b).ok_or_else(|| fail("eigendecomposition failed".into()))?;
+    let mut pt = match first {
+        Some((vals, vecs)) => dual_point_from(vals, vecs, &y, b),
+        None => dual_point(&g0, &y, b).ok_or_else(|| fail("eigendecomposition failed".into()))?,
+    };
     let (mu, rho) = (1e-4, 0.5);
     for it in 0..=params.max_iter {
         let res = inf_norm(&pt.grad);
@@ -554,6 +603,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NaN") && e.contains("(0, 1)"), "{e}");
+    }
+
+    /// `nearest_correlation` takes `min_eig_before` from the full eigendecomposition when it
+    /// can reuse it for Newton; below faer's divide-and-conquer threshold (n < 128) that must
+    /// give the bits of the eigenvalues-only call used before, so that no output changes.
+    #[test]
+    fn eigh_and_eigvalsh_give_the_same_eigenvalue_bits_below_128() {
+        for (n, seed) in [(3usize, 1u64), (50, 2), (50, 3), (127, 4)] {
+            let mut state = seed;
+            let mut next = || {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            };
+            let mut a = Array2::<f64>::zeros((n, n));
+            for i in 0..n {
+                for j in 0..i {
+                    let v = next();
+                    a[(i, j)] = v;
+                    a[(j, i)] = v;
+                }
+                a[(i, i)] = 1.0;
+            }
+            let (vals, _) = linalg::eigh(a.view()).unwrap();
+            let only = linalg::eigvalsh(a.view()).unwrap();
+            let bits = |v: &Array1<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&vals), bits(&only), "n = {n}");
+        }
+    }
+
+    /// Newton started from a supplied first eigendecomposition gives the bits of Newton
+    /// started from scratch.
+    #[test]
+    fn reusing_the_first_eigendecomposition_changes_no_bit() {
+        let a = array![
+            [1.0, 0.9, 0.7, -0.2],
+            [0.9, 1.0, -0.4, 0.8],
+            [0.7, -0.4, 1.0, 0.9],
+            [-0.2, 0.8, 0.9, 1.0]
+        ];
+        let p = NearestParams::default();
+        assert_eq!(initial_dual_matrix(&a, &p), a);
+        let (x, d) = nearest_correlation(a.view(), &p).unwrap();
+        let plain = qi_sun_newton(a.view(), &p).unwrap();
+        assert!(d.iterations > 0);
+        assert_eq!(x, plain.x);
+        assert_eq!(d.iterations, plain.iterations);
+        assert_eq!(
+            d.min_eig_before.to_bits(),
+            linalg::eigvalsh(a.view()).unwrap()[0].to_bits()
+        );
     }
 
     #[test]

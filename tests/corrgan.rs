@@ -145,6 +145,28 @@ fn matrices_do_not_depend_on_batch_size_or_grouping() {
 }
 
 #[test]
+fn tract_plans_of_any_batch_give_identical_rows() {
+    // corrmc builds tract plans for onnx::tract::PLAN_BATCH rows whatever `batch` a spec
+    // asks for; plans for other batches (as corrmc built before) must give the same bits.
+    use corrmc::onnx::Generator;
+    use corrmc::onnx::tract::{PLAN_BATCH, TractGenerator};
+    let noise = gan(8).noise(11, 0..9);
+    let reference = TractGenerator::load(&model(), PLAN_BATCH)
+        .unwrap()
+        .generate(&noise)
+        .unwrap();
+    for batch in [2usize, 5, 64] {
+        let g = TractGenerator::load(&model(), batch).unwrap();
+        assert_eq!(g.batch(), batch);
+        assert_eq!(
+            g.generate(&noise).unwrap(),
+            reference,
+            "a tract plan for {batch} rows differs from one for {PLAN_BATCH}"
+        );
+    }
+}
+
+#[test]
 fn post_processing_gives_valid_correlation_matrices() {
     let g = gan(8);
     let raw = g.raw(3, 0..8).unwrap();
@@ -270,15 +292,36 @@ fn tract_and_onnx_runtime_agree() {
     }
     assert!(diff <= 1e-5, "repaired matrices differ by {diff}");
     eprintln!("tract vs ort: raw max diff {raw_diff:.2e}, repaired max diff {diff:.2e}");
-    // ORT itself is batch-invariant too.
+    // ORT itself is batch-invariant too: one row per run, blocks of
+    // onnx::ort::CALL_BATCH rows (the 16 above), and a short last block.
     let one = ort.sample(21, 5).unwrap();
     assert_eq!(one.corr, sb[5].corr);
+    let rb_short = ort.raw(21, 3..14).unwrap();
+    for t in 0..16u64 {
+        let single = ort.raw(21, t..t + 1).unwrap();
+        assert_eq!(
+            single.index_axis(ndarray::Axis(0), 0),
+            rb.index_axis(ndarray::Axis(0), t as usize),
+            "ort: trial {t} differs between a 1-row run and 16 rows"
+        );
+        if (3..14).contains(&t) {
+            assert_eq!(
+                rb_short.index_axis(ndarray::Axis(0), (t - 3) as usize),
+                rb.index_axis(ndarray::Axis(0), t as usize),
+                "ort: trial {t} differs between rows 3..14 and 0..16"
+            );
+        }
+    }
 }
 
-fn study_spec(batch: usize, model: &Path) -> corrmc::spec::Spec {
+fn study_spec_chunked(batch: usize, chunk: Option<usize>, model: &Path) -> corrmc::spec::Spec {
+    let trials = match chunk {
+        Some(c) => format!("trials = 40\nchunk_trials = {c}"),
+        None => "trials = 40".to_string(),
+    };
     let text = std::fs::read_to_string(root().join("experiments/corrgan-50.toml"))
         .unwrap()
-        .replace("trials = 2000", "trials = 40")
+        .replace("trials = 2000", &trials)
         .replace("batch = 64", &format!("batch = {batch}"))
         .replace(
             "models/corrgan/generator_50d.onnx",
@@ -300,17 +343,28 @@ fn all_datasets(path: &Path) -> Vec<(String, Vec<f64>)> {
 }
 
 #[test]
-fn study_is_identical_across_threads_and_batch_sizes() {
+fn study_is_identical_across_threads_batch_sizes_and_chunkings() {
     let dir = tempfile::tempdir().unwrap();
     let mut results = Vec::new();
-    for (threads, batch) in [(1usize, 7usize), (2, 64)] {
-        let out = dir.path().join(format!("t{threads}_b{batch}.h5"));
+    // (threads, source batch, chunk_trials): the reference, then other thread counts,
+    // batches and chunkings (units of 16 and 13 trials cut batches short and overlap the
+    // drawing of one batch with the trials of another differently).
+    let configs = [
+        (1usize, 7usize, None),
+        (2, 64, None),
+        (2, 64, Some(16)),
+        (2, 5, Some(13)),
+    ];
+    for (threads, batch, chunk) in configs {
+        let out = dir
+            .path()
+            .join(format!("t{threads}_b{batch}_c{chunk:?}.h5"));
         let opts = corrmc::engine::RunOptions {
             threads: Some(threads),
             output: Some(out.clone()),
             ..Default::default()
         };
-        corrmc::engine::run(&study_spec(batch, &model()), &opts).unwrap();
+        corrmc::engine::run(&study_spec_chunked(batch, chunk, &model()), &opts).unwrap();
         results.push(all_datasets(&out));
     }
     let names: Vec<&str> = results[0].iter().map(|(n, _)| n.as_str()).collect();
@@ -325,15 +379,19 @@ fn study_is_identical_across_threads_and_batch_sizes() {
             "{want} missing from the output: {names:?}"
         );
     }
-    for ((n, a), (_, b)) in results[0].iter().zip(&results[1]) {
-        let (a, b): (Vec<u64>, Vec<u64>) = (
-            a.iter().map(|x| x.to_bits()).collect(),
-            b.iter().map(|x| x.to_bits()).collect(),
-        );
-        assert_eq!(
-            a, b,
-            "{n} differs between (1 thread, batch 7) and (2 threads, batch 64)"
-        );
+    for (k, other) in results.iter().enumerate().skip(1) {
+        assert_eq!(other.len(), results[0].len());
+        for ((n, a), (_, b)) in results[0].iter().zip(other) {
+            let (a, b): (Vec<u64>, Vec<u64>) = (
+                a.iter().map(|x| x.to_bits()).collect(),
+                b.iter().map(|x| x.to_bits()).collect(),
+            );
+            assert_eq!(
+                a, b,
+                "{n} differs between {:?} and {:?} (threads, batch, chunk_trials)",
+                configs[0], configs[k]
+            );
+        }
     }
 }
 

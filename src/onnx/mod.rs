@@ -1,7 +1,7 @@
 //! Running an ONNX generator: one interface ([`Generator`]), two backends.
 //!
 //! * [`tract`] — pure Rust (`tract-onnx`), always built: the model is loaded with a fixed
-//!   batch size and optimized into a plan shared by all threads.
+//!   batch size ([`tract::PLAN_BATCH`] rows) and optimized into a plan shared by all threads.
 //! * [`ort`] — real ONNX Runtime through the `ort` crate with `load-dynamic`: the shared
 //!   library (`libonnxruntime.so.*` from the PyPI `onnxruntime` wheel, see
 //!   `scripts/setup-onnxruntime.sh`) is loaded at run time from a path the user gives (or
@@ -91,7 +91,9 @@ pub trait Generator: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct GeneratorOptions {
     pub backend: Backend,
-    /// Batch size the tract plan is built for (inputs are padded to a multiple of it).
+    /// Rows the caller groups per [`Generator::generate`] call. The tract plan is built for
+    /// `min(batch, tract::PLAN_BATCH)` rows (see [`tract::PLAN_BATCH`]); ONNX Runtime runs the
+    /// rows it is given.
     pub batch: usize,
     /// ONNX Runtime shared library (ort backend); `None` reads `ORT_DYLIB_PATH`.
     pub ort_library: Option<PathBuf>,
@@ -127,7 +129,10 @@ pub fn load_generator(path: &Path, opts: &GeneratorOptions) -> Result<Box<dyn Ge
         });
     }
     let g: Box<dyn Generator> = match opts.backend {
-        Backend::Tract => Box::new(tract::TractGenerator::load(path, opts.batch)?),
+        Backend::Tract => Box::new(tract::TractGenerator::load(
+            path,
+            opts.batch.min(tract::PLAN_BATCH),
+        )?),
         Backend::Ort => Box::new(ort::OrtGenerator::load(path, opts)?),
     };
     if let Some(n) = opts.expected_dim
