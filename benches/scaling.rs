@@ -215,7 +215,7 @@ fn main() {
         })
         .unwrap_or_else(|| vec![100, 200, 400, 800, 1600]);
     println!(
-        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8}",
         "n",
         "reps",
         "floor ms",
@@ -227,11 +227,22 @@ fn main() {
         "MinVar ms",
         "MVlong ms",
         "HRP ms",
+        "MVlong/",
+        "chol ms",
         "MVlong/"
     );
     println!(
-        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>54} {:>8}",
-        "", "", "", "", "floor", "(source)", "(one allocation each, in-sample estimate)", "MinVar"
+        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>54} {:>8} {:>8} {:>8}",
+        "",
+        "",
+        "",
+        "",
+        "floor",
+        "(source)",
+        "(one allocation each, in-sample estimate)",
+        "MinVar",
+        "Σx=1",
+        "chol"
     );
     for n in sizes {
         let spec = spec(n);
@@ -242,6 +253,10 @@ fn main() {
         let (mut floor, mut trial, mut corr) = (f64::MAX, f64::MAX, f64::MAX);
         let mut per = [f64::MAX; 5];
         let mut ratio = Vec::new();
+        // The closed form's own solve (Cholesky of Σ, Σx = 1), without MinVar's
+        // eigenvalue-based rcond: the baseline of issue 12's MinVar_long target.
+        let mut chol = f64::MAX;
+        let mut ratio_chol = Vec::new();
         for r in 0..reps {
             let mut sample = None;
             corr = corr.min(timed(|| {
@@ -267,11 +282,17 @@ fn main() {
                 per[k] = per[k].min(this[k]);
             }
             ratio.push(this[3] / this[2]);
+            let ones = ndarray::Array1::<f64>::ones(n);
+            let c = timed(|| corrmc::linalg::solve_spd(d.cov_is.view(), ones.view()));
+            chol = chol.min(c);
+            ratio_chol.push(this[3] / c);
         }
         ratio.sort_by(f64::total_cmp);
         let med = ratio[ratio.len() / 2];
+        ratio_chol.sort_by(f64::total_cmp);
+        let med_chol = ratio_chol[ratio_chol.len() / 2];
         println!(
-            "{n:>5} {reps:>5} {:>11.3} {:>11.3} {:>7.2} {:>10.3} {:>10.4} {:>10.4} {:>10.3} {:>10.3} {:>10.3} {:>8.2}",
+            "{n:>5} {reps:>5} {:>11.3} {:>11.3} {:>7.2} {:>10.3} {:>10.4} {:>10.4} {:>10.3} {:>10.3} {:>10.3} {:>8.2} {:>8.3} {:>8.2}",
             floor * 1e3,
             trial * 1e3,
             trial / floor,
@@ -281,13 +302,16 @@ fn main() {
             per[2] * 1e3,
             per[3] * 1e3,
             per[4] * 1e3,
-            med
+            med,
+            chol * 1e3,
+            med_chol
         );
     }
     println!(
         "trial = simulation (factor of Σ, two paths, sample covariances, transform) + 5 methods on the in- and\n\
          out-of-sample estimates + metrics (engine::run_trial; the correlation source is the `corr` column).\n\
          floor = normals of both paths + their sample covariances. MVlong/MinVar: median over repeats of the\n\
-         per-trial ratio on the same estimate; other columns: minimum over repeats."
+         per-trial ratio on the same estimate (MinVar includes its eigenvalue rcond; chol = the closed form's\n\
+         Cholesky solve Σx = 1 alone, MVlong/chol its median ratio); other columns: minimum over repeats."
     );
 }
