@@ -311,7 +311,8 @@ fn main() {
         "trial = simulation (factor of Σ, two paths, sample covariances, transform) + 5 methods on the in- and\n\
          out-of-sample estimates + metrics (engine::run_trial; the correlation source is the `corr` column).\n\
          floor = normals of both paths + their sample covariances. MVlong/MinVar: median over repeats of the\n\
-         per-trial ratio on the same estimate (MinVar includes its eigenvalue rcond; chol = the closed form's\n\
+         per-trial ratio on the same estimate (MinVar = its note-free `allocate`: Cholesky certificate of the\n\
+         rcond + solve; the in-sample note's eigenvalues are in the trial column; chol = the closed form's\n\
          Cholesky solve Σx = 1 alone, MVlong/chol its median ratio); other columns: minimum over repeats."
     );
 }
