@@ -44,7 +44,168 @@ fn spec(n: usize) -> Spec {
     Spec::parse(&text, "scaling bench").expect("bench spec")
 }
 
+/// Per-kernel CPU times of one trial at size `n` (`SCALING_DETAIL=1`): where a
+/// trial's time goes beyond the floor. Minimum over `reps` repeats.
+fn detail(n: usize, reps: u64) {
+    use corrmc::linalg;
+    use corrmc::simulate::{normals, path_signals, sqrt_factor};
+    let spec = spec(n);
+    let src = spec.build_source().expect("source");
+    let mut best: Vec<(&str, f64)> = Vec::new();
+    let mut put = |k: usize, name: &'static str, t: f64| {
+        if best.len() <= k {
+            best.push((name, t));
+        } else {
+            best[k].1 = best[k].1.min(t);
+        }
+    };
+    for r in 0..reps {
+        let corr = src.sample(spec.raw.seed, r).unwrap().corr;
+        let d = corrmc::simulate::simulate(corr.clone(), &spec.sim, spec.raw.seed, r).unwrap();
+        let mut k = 0;
+        let mut time = |name: &'static str, t: f64| {
+            put(k, name, t);
+            k += 1;
+        };
+        time(
+            "simulate",
+            timed(|| corrmc::simulate::simulate(corr.clone(), &spec.sim, spec.raw.seed, r)),
+        );
+        time(
+            "floor",
+            timed(|| floor_kernel(spec.raw.seed, r, n, 2 * n, 2 * n)),
+        );
+        time("chol Σ", timed(|| sqrt_factor(&d.sigma)));
+        let mut rng = corrmc::rng::stream(1, corrmc::rng::Purpose::InSample, r);
+        let mut y = None;
+        time(
+            "normals 1 path",
+            timed(|| y = Some(normals(&mut rng, 2 * n, n))),
+        );
+        let y = y.unwrap();
+        let mut sy = None;
+        time(
+            "sample_cov 1 path",
+            timed(|| sy = Some(linalg::sample_cov(y.view()))),
+        );
+        let sy = sy.unwrap();
+        let f = &d.oos_path.factor;
+        time(
+            "congruence 1 path",
+            timed(|| linalg::congruence(f.view(), sy.view(), true)),
+        );
+        let var = d.cov_is.diag().to_owned();
+        time("path_signals 1", timed(|| path_signals(&y, f, &d.mu, &var)));
+        time(
+            "Estimate::new+clone",
+            timed(|| Estimate::new(d.cov_is.clone())),
+        );
+        let est = Estimate::new(d.cov_is.clone());
+        time("corr", timed(|| est.corr().map(|_| ())));
+        let c = est.corr().unwrap().clone();
+        time("eigvalsh(corr)", timed(|| linalg::eigvalsh(c.view())));
+        time(
+            "tridiag only",
+            timed(|| {
+                use faer::dyn_stack::{MemBuffer, MemStack};
+                use faer::linalg::evd::tridiag;
+                let mut a = faer::Mat::<f64>::from_fn(n, n, |i, j| c[(i, j)]);
+                let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f64>(n, n);
+                let mut h = faer::Mat::<f64>::zeros(bs, n - 1);
+                let mut buf = MemBuffer::new(tridiag::tridiag_in_place_scratch::<f64>(
+                    n,
+                    faer::Par::Seq,
+                    Default::default(),
+                ));
+                tridiag::tridiag_in_place(
+                    a.as_mut(),
+                    h.as_mut(),
+                    faer::Par::Seq,
+                    MemStack::new(&mut buf),
+                    Default::default(),
+                );
+                a
+            }),
+        );
+        time(
+            "MinVar rcond()",
+            timed(|| alloc::minvar::MinVar::rcond(&Estimate::new(d.cov_is.clone()))),
+        );
+        let ones = ndarray::Array1::<f64>::ones(n);
+        time(
+            "chol solve Σx=1",
+            timed(|| linalg::solve_spd(d.cov_is.view(), ones.view())),
+        );
+        let mvl = alloc::minvar_long::MinVarLong::default();
+        time("MinVar_long", timed(|| mvl.solve(&d.cov_is)));
+        time("dist", timed(|| est.dist().map(|_| ())));
+        time("single linkage", timed(|| est.single_linkage().map(|_| ())));
+        let order = est.single_linkage().unwrap().leaf_order();
+        time(
+            "bisection",
+            timed(|| alloc::hrp::recursive_bisection(&d.cov_is, &order)),
+        );
+        let w = alloc::minvar_long::MinVarLong::default()
+            .solve(&d.cov_is)
+            .unwrap();
+        time(
+            "measure 1 method",
+            timed(|| corrmc::metrics::measure(&w, Some(&w), &d, &spec.metric_params())),
+        );
+        let kept = vec![Some(w.clone()); 5];
+        time(
+            "similarity 1 est",
+            timed(|| corrmc::verdict::taxonomy::portfolio_correlations(&kept, d.cov_is.view())),
+        );
+    }
+    println!("n = {n}: CPU ms per call (min over {reps})");
+    for (name, t) in best {
+        println!("  {name:<22} {:>9.4}", t * 1e3);
+    }
+}
+
+/// `SCALING_PROFILE=n`: MinVar_long alone on 20 estimates of size n, in a loop
+/// for ~`SCALING_SECS` seconds (default 5), for `perf record`.
+fn profile(n: usize) {
+    let spec = spec(n);
+    let src = spec.build_source().expect("source");
+    let covs: Vec<_> = (0..20)
+        .map(|r| {
+            let c = src.sample(spec.raw.seed, r).unwrap().corr;
+            corrmc::simulate::simulate(c, &spec.sim, spec.raw.seed, r)
+                .unwrap()
+                .cov_is
+        })
+        .collect();
+    let secs: f64 = std::env::var("SCALING_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    let mvl = alloc::minvar_long::MinVarLong::default();
+    let (t0, mut calls) = (thread_cpu(), 0u64);
+    while thread_cpu() - t0 < secs {
+        for c in &covs {
+            black_box(mvl.solve(c).unwrap());
+            calls += 1;
+        }
+    }
+    println!(
+        "n = {n}: {:.4} ms per MinVar_long",
+        (thread_cpu() - t0) / calls as f64 * 1e3
+    );
+}
+
 fn main() {
+    if let Ok(n) = std::env::var("SCALING_PROFILE") {
+        profile(n.parse().expect("SCALING_PROFILE: a size"));
+        return;
+    }
+    if std::env::var("SCALING_DETAIL").is_ok_and(|v| v == "1") {
+        for n in [100, 200, 400] {
+            detail(n, 30);
+        }
+        return;
+    }
     let sizes: Vec<usize> = std::env::var("SCALING_N")
         .ok()
         .map(|s| {
@@ -54,7 +215,7 @@ fn main() {
         })
         .unwrap_or_else(|| vec![100, 200, 400, 800, 1600]);
     println!(
-        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8}",
         "n",
         "reps",
         "floor ms",
@@ -66,11 +227,22 @@ fn main() {
         "MinVar ms",
         "MVlong ms",
         "HRP ms",
+        "MVlong/",
+        "chol ms",
         "MVlong/"
     );
     println!(
-        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>54} {:>8}",
-        "", "", "", "", "floor", "(source)", "(one allocation each, in-sample estimate)", "MinVar"
+        "{:>5} {:>5} {:>11} {:>11} {:>7} {:>10} {:>54} {:>8} {:>8} {:>8}",
+        "",
+        "",
+        "",
+        "",
+        "floor",
+        "(source)",
+        "(one allocation each, in-sample estimate)",
+        "MinVar",
+        "Σx=1",
+        "chol"
     );
     for n in sizes {
         let spec = spec(n);
@@ -81,6 +253,10 @@ fn main() {
         let (mut floor, mut trial, mut corr) = (f64::MAX, f64::MAX, f64::MAX);
         let mut per = [f64::MAX; 5];
         let mut ratio = Vec::new();
+        // The closed form's own solve (Cholesky of Σ, Σx = 1), without MinVar's
+        // eigenvalue-based rcond: the baseline of issue 12's MinVar_long target.
+        let mut chol = f64::MAX;
+        let mut ratio_chol = Vec::new();
         for r in 0..reps {
             let mut sample = None;
             corr = corr.min(timed(|| {
@@ -106,11 +282,17 @@ fn main() {
                 per[k] = per[k].min(this[k]);
             }
             ratio.push(this[3] / this[2]);
+            let ones = ndarray::Array1::<f64>::ones(n);
+            let c = timed(|| corrmc::linalg::solve_spd(d.cov_is.view(), ones.view()));
+            chol = chol.min(c);
+            ratio_chol.push(this[3] / c);
         }
         ratio.sort_by(f64::total_cmp);
         let med = ratio[ratio.len() / 2];
+        ratio_chol.sort_by(f64::total_cmp);
+        let med_chol = ratio_chol[ratio_chol.len() / 2];
         println!(
-            "{n:>5} {reps:>5} {:>11.3} {:>11.3} {:>7.2} {:>10.3} {:>10.4} {:>10.4} {:>10.3} {:>10.3} {:>10.3} {:>8.2}",
+            "{n:>5} {reps:>5} {:>11.3} {:>11.3} {:>7.2} {:>10.3} {:>10.4} {:>10.4} {:>10.3} {:>10.3} {:>10.3} {:>8.2} {:>8.3} {:>8.2}",
             floor * 1e3,
             trial * 1e3,
             trial / floor,
@@ -120,13 +302,17 @@ fn main() {
             per[2] * 1e3,
             per[3] * 1e3,
             per[4] * 1e3,
-            med
+            med,
+            chol * 1e3,
+            med_chol
         );
     }
     println!(
         "trial = simulation (factor of Σ, two paths, sample covariances, transform) + 5 methods on the in- and\n\
          out-of-sample estimates + metrics (engine::run_trial; the correlation source is the `corr` column).\n\
          floor = normals of both paths + their sample covariances. MVlong/MinVar: median over repeats of the\n\
-         per-trial ratio on the same estimate; other columns: minimum over repeats."
+         per-trial ratio on the same estimate (MinVar = its note-free `allocate`: Cholesky certificate of the\n\
+         rcond + solve; the in-sample note's eigenvalues are in the trial column; chol = the closed form's\n\
+         Cholesky solve Σx = 1 alone, MVlong/chol its median ratio); other columns: minimum over repeats."
     );
 }

@@ -94,7 +94,13 @@ pub fn run_trial(
                 trial,
                 out_of_sample: oos,
             };
-            let (w, note) = a.allocate_noted(est, &ctx)?;
+            // Only the in-sample note is stored: the out-of-sample side asks for
+            // none, which spares e.g. MinVar's eigenvalues (same weights).
+            let (w, note) = if oos {
+                (a.allocate(est, &ctx)?, f64::NAN)
+            } else {
+                a.allocate_noted(est, &ctx)?
+            };
             alloc::check_weights(&w, n)?;
             Ok((w, note))
         };

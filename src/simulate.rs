@@ -120,11 +120,17 @@ impl FactoredPath {
     /// and expected returns `mu` (n² + T·n flops, no T × n product).
     pub fn portfolio_returns(&self, w: &Array1<f64>, mu: &Array1<f64>) -> Array1<f64> {
         let n = w.len();
-        let mut v = Array1::<f64>::zeros(n);
-        for j in 0..n {
-            // (Fᵀw)_j = Σ_i F_ij w_i; rows i < j of a lower triangular F are zero there.
-            let start = if self.factor_lower { j } else { 0 };
-            v[j] = (start..n).map(|i| self.factor[(i, j)] * w[i]).sum();
+        // (Fᵀw)_j = Σ_i F_ij w_i, accumulated over the rows of F (contiguous) in
+        // ascending i: the same additions in the same order as a sum per column,
+        // hence the same bits. Columns j > i of a lower triangular F are zero.
+        let mut v = Array1::<f64>::from_elem(n, -0.0);
+        let vs = v.as_slice_mut().expect("contiguous");
+        for (i, row) in self.factor.outer_iter().enumerate() {
+            let end = if self.factor_lower { i + 1 } else { n };
+            let wi = w[i];
+            for (vj, &fij) in vs[..end].iter_mut().zip(row.iter().take(end)) {
+                *vj += fij * wi;
+            }
         }
         let drift = w.dot(mu);
         self.shocks.dot(&v) + drift
