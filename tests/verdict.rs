@@ -246,6 +246,16 @@ fn failures_are_excluded_pairwise_and_counted() {
 }
 
 /// A small real study (block source, 5 methods) written by the engine.
+/// Held while a test of this binary writes a result file in-process or runs a child
+/// process: a child forked while the writer's HDF5 file is open inherits that descriptor
+/// (HDF5 does not set close-on-exec) and with it the file's write lock, until the child
+/// exits; a test reading its own fresh file then fails with "unable to lock file".
+static WRITE_OR_CHILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    WRITE_OR_CHILD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub fn small_study(dir: &std::path::Path, trials: u64) -> PathBuf {
     small_study_with(dir, trials, 1, 10)
 }
@@ -281,6 +291,7 @@ high = 0.02
     )
     .unwrap();
     let out = dir.join("small.h5");
+    let _one = exclusive();
     corrmc::engine::run(
         &spec,
         &corrmc::engine::RunOptions {
@@ -329,6 +340,7 @@ fn verdict_of_a_result_file_plain_and_partial() {
     let partial = dir.path().join("small.h5.partial");
     std::fs::copy(&out, &partial).unwrap();
     {
+        let _one = exclusive();
         let f = hdf5::File::open_rw(&partial).unwrap();
         f.attr("complete").unwrap().write_scalar(&0u8).unwrap();
         let st = f.dataset("status").unwrap();
@@ -384,6 +396,7 @@ pub fn make_sweep(
     use hdf5::types::VarLenUnicode;
     use std::str::FromStr;
     let src = hdf5::File::open(plain).unwrap();
+    let _one = exclusive();
     let dst = hdf5::File::create(out).unwrap();
     for a in ["name", "spec", "source", "corrmc_version", "git_revision"] {
         let v = src.attr(a).unwrap().read_scalar::<VarLenUnicode>().unwrap();
@@ -591,6 +604,7 @@ fn report_of_a_small_study_and_its_partial_file() {
     let partial = dir.path().join("small.h5.partial");
     std::fs::copy(&out, &partial).unwrap();
     {
+        let _one = exclusive();
         let f = hdf5::File::open_rw(&partial).unwrap();
         f.attr("complete").unwrap().write_scalar(&0u8).unwrap();
     }
@@ -691,6 +705,7 @@ fn report_draws_the_strategy_taxonomy_when_the_file_has_it() {
         }
     });
     {
+        let _one = exclusive();
         let f = hdf5::File::open_rw(&out).unwrap();
         // Replace what the engine recorded with a known structure.
         f.unlink("method_similarity").unwrap();
@@ -781,6 +796,7 @@ fn similarity_run(
     first: Option<u64>,
 ) -> PathBuf {
     use corrmc::engine::{StudyOptions, run_study};
+    let _one = exclusive();
     let text = SIMILARITY_SPEC.replace("chunk_trials = 7", &format!("chunk_trials = {chunk}"));
     let study = corrmc::sweep::Study::parse(&text, "similarity.toml").unwrap();
     let out = dir.join(format!("{name}.h5"));
@@ -997,6 +1013,7 @@ fn run_spec_file(dir: &std::path::Path, name: &str, spec_text: &str) -> PathBuf 
     std::fs::write(&p, spec_text).unwrap();
     let spec = corrmc::spec::Spec::from_file(&p).unwrap();
     let out = dir.join(format!("{name}.h5"));
+    let _one = exclusive();
     corrmc::engine::run(
         &spec,
         &corrmc::engine::RunOptions {
@@ -1011,6 +1028,7 @@ fn run_spec_file(dir: &std::path::Path, name: &str, spec_text: &str) -> PathBuf 
 
 /// `corrmc inspect ARGS --json`.
 fn inspect_json(args: &[&str], cwd: &std::path::Path) -> serde_json::Value {
+    let _one = exclusive();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_corrmc"))
         .arg("inspect")
         .args(args)
