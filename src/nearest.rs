@@ -219,14 +219,17 @@ pub fn nearest_correlation(
         };
         return Ok((g, diag));
     }
-    let (x, method, iterations, residual, fell_back) = match params.method {
+    // `final_vals`: Newton's eigenvalues of its last dual matrix, which give the spectrum of
+    // the result without another decomposition (see below); `None` after Higham–Dykstra.
+    let (x, method, iterations, residual, fell_back, final_vals) = match params.method {
         RepairMethod::QiSunNewton => match qi_sun_newton_from(g.view(), params, newton_start) {
-            Ok(r) => (
+            Ok((r, vals)) => (
                 r.x,
                 RepairMethod::QiSunNewton,
                 r.iterations,
                 r.residual,
                 false,
+                Some(vals),
             ),
             Err(_) => {
                 let r = higham_dykstra(g.view(), params)?;
@@ -236,6 +239,7 @@ pub fn nearest_correlation(
                     r.iterations,
                     r.residual,
                     true,
+                    None,
                 )
             }
         },
@@ -247,11 +251,23 @@ pub fn nearest_correlation(
                 r.iterations,
                 r.residual,
                 false,
+                None,
             )
         }
     };
-    let eigs_after = linalg::eigvalsh(x.view())
-        .ok_or_else(|| Error::matrix("nearest correlation result", "eigendecomposition failed"))?;
+    let eigs_after = match final_vals {
+        // Newton's result is X = D^{-1/2} (X₊ + δI) D^{-1/2}, X₊ = (G₀ + diag y)₊ with the
+        // eigenvalues λ of its last dual matrix, D = diag(X₊ + δI) = I + diag F(y). The
+        // spectrum of X₊ + δI is max(λ, 0) + δ exactly; by Ostrowski's theorem (Horn &
+        // Johnson, Matrix Analysis, Thm 4.5.9) λ_k(X) = θ_k λ_k(X₊ + δI) with θ_k between the
+        // extreme 1/D_ii, i.e. |θ_k − 1| ≲ ‖F‖_∞ ≤ tol: the same quantity to relative `tol`,
+        // and without the ~1e-15‖X‖ rounding a fresh decomposition of X puts on the zero
+        // eigenvalues (which therefore now read exactly 0, or δ). Saves one decomposition.
+        Some(vals) => vals.mapv(|l| l.max(0.0) + params.eig_floor),
+        None => linalg::eigvalsh(x.view()).ok_or_else(|| {
+            Error::matrix("nearest correlation result", "eigendecomposition failed")
+        })?,
+    };
     let min_eig_after = eigs_after[0];
     let eigs_at_floor = eigs_after
         .iter()
@@ -453,16 +469,17 @@ fn inf_norm(v: &Array1<f64>) -> f64 {
 /// Qi & Sun (2006), Algorithm 5.1 (inexact semismooth Newton with Armijo line search on the
 /// dual θ). Input `g` must be symmetric and finite. Returns `X` with unit diagonal.
 pub fn qi_sun_newton(g: ArrayView2<'_, f64>, params: &NearestParams) -> Result<Solved, Error> {
-    qi_sun_newton_from(g, params, None)
+    qi_sun_newton_from(g, params, None).map(|(s, _)| s)
 }
 
 /// [`qi_sun_newton`], given (if known) the eigendecomposition of the first dual matrix
-/// `G₀ + diag(y₀)` ([`initial_dual_matrix`]).
+/// `G₀ + diag(y₀)` ([`initial_dual_matrix`]); also returns the eigenvalues (ascending) of the
+/// last dual matrix `G₀ + diag(y)`, whose PSD part the result rescales.
 fn qi_sun_newton_from(
     g: ArrayView2<'_, f64>,
     params: &NearestParams,
     first: Option<(Array1<f64>, Array2<f64>)>,
-) -> Result<Solved, Error> {
+) -> Result<(Solved, Array1<f64>), Error> {
     let n = g.nrows();
     let delta = params.eig_floor;
     let (g0, b, mut y) = dual_start(&g.to_owned(), params);
@@ -486,11 +503,14 @@ fn qi_sun_newton_from(
             for ((i, j), v) in x.indexed_iter_mut() {
                 *v = if i == j { 1.0 } else { *v * s[i] * s[j] };
             }
-            return Ok(Solved {
-                x,
-                iterations: it,
-                residual: res,
-            });
+            return Ok((
+                Solved {
+                    x,
+                    iterations: it,
+                    residual: res,
+                },
+                pt.vals,
+            ));
         }
         if it == params.max_iter {
             break;
