@@ -13,7 +13,8 @@
 //!   (eq. (2.7)), with `G₀ = G − δI`, `b = (1 − δ)e`. Newton directions solve `V d = −F(y)` for
 //!   an element `V` of the generalized Jacobian (eqs. (3.3)–(3.5)) by preconditioned conjugate
 //!   gradients, matrix-free; Armijo line search on θ (Algorithm 5.1). Each iteration costs one
-//!   symmetric eigendecomposition plus a few matrix products; 4–8 iterations in practice.
+//!   symmetric eigendecomposition plus a few matrix products; 4–8 iterations in practice. The
+//!   result's spectrum (`min_eig_after`, `eigs_at_floor`) is read off the last one.
 //! * [`higham_dykstra`] — Higham, "Computing the nearest correlation matrix — a problem from
 //!   finance", IMA J. Numer. Anal. 22, 2002, Algorithm 3.3: alternating projections onto the
 //!   PSD cone and the unit-diagonal subspace with Dykstra's correction. Linearly convergent;
@@ -219,14 +220,17 @@ pub fn nearest_correlation(
         };
         return Ok((g, diag));
     }
-    let (x, method, iterations, residual, fell_back) = match params.method {
+    // `final_vals`: Newton's eigenvalues of its last dual matrix, which give the spectrum of
+    // the result without another decomposition (see below); `None` after Higham–Dykstra.
+    let (x, method, iterations, residual, fell_back, final_vals) = match params.method {
         RepairMethod::QiSunNewton => match qi_sun_newton_from(g.view(), params, newton_start) {
-            Ok(r) => (
+            Ok((r, vals)) => (
                 r.x,
                 RepairMethod::QiSunNewton,
                 r.iterations,
                 r.residual,
                 false,
+                Some(vals),
             ),
             Err(_) => {
                 let r = higham_dykstra(g.view(), params)?;
@@ -236,6 +240,7 @@ pub fn nearest_correlation(
                     r.iterations,
                     r.residual,
                     true,
+                    None,
                 )
             }
         },
@@ -247,11 +252,23 @@ pub fn nearest_correlation(
                 r.iterations,
                 r.residual,
                 false,
+                None,
             )
         }
     };
-    let eigs_after = linalg::eigvalsh(x.view())
-        .ok_or_else(|| Error::matrix("nearest correlation result", "eigendecomposition failed"))?;
+    let eigs_after = match final_vals {
+        // Newton's result is X = D^{-1/2} (X₊ + δI) D^{-1/2}, X₊ = (G₀ + diag y)₊ with the
+        // eigenvalues λ of its last dual matrix, D = diag(X₊ + δI) = I + diag F(y). The
+        // spectrum of X₊ + δI is max(λ, 0) + δ exactly; by Ostrowski's theorem (Horn &
+        // Johnson, Matrix Analysis, Thm 4.5.9) λ_k(X) = θ_k λ_k(X₊ + δI) with θ_k between the
+        // extreme 1/D_ii, i.e. |θ_k − 1| ≲ ‖F‖_∞ ≤ tol: the same quantity to relative `tol`,
+        // and without the ~1e-15‖X‖ rounding a fresh decomposition of X puts on the zero
+        // eigenvalues (which therefore now read exactly 0, or δ). Saves one decomposition.
+        Some(vals) => vals.mapv(|l| l.max(0.0) + params.eig_floor),
+        None => linalg::eigvalsh(x.view()).ok_or_else(|| {
+            Error::matrix("nearest correlation result", "eigendecomposition failed")
+        })?,
+    };
     let min_eig_after = eigs_after[0];
     let eigs_at_floor = eigs_after
         .iter()
@@ -453,16 +470,17 @@ fn inf_norm(v: &Array1<f64>) -> f64 {
 /// Qi & Sun (2006), Algorithm 5.1 (inexact semismooth Newton with Armijo line search on the
 /// dual θ). Input `g` must be symmetric and finite. Returns `X` with unit diagonal.
 pub fn qi_sun_newton(g: ArrayView2<'_, f64>, params: &NearestParams) -> Result<Solved, Error> {
-    qi_sun_newton_from(g, params, None)
+    qi_sun_newton_from(g, params, None).map(|(s, _)| s)
 }
 
 /// [`qi_sun_newton`], given (if known) the eigendecomposition of the first dual matrix
-/// `G₀ + diag(y₀)` ([`initial_dual_matrix`]).
+/// `G₀ + diag(y₀)` ([`initial_dual_matrix`]); also returns the eigenvalues (ascending) of the
+/// last dual matrix `G₀ + diag(y)`, whose PSD part the result rescales.
 fn qi_sun_newton_from(
     g: ArrayView2<'_, f64>,
     params: &NearestParams,
     first: Option<(Array1<f64>, Array2<f64>)>,
-) -> Result<Solved, Error> {
+) -> Result<(Solved, Array1<f64>), Error> {
     let n = g.nrows();
     let delta = params.eig_floor;
     let (g0, b, mut y) = dual_start(&g.to_owned(), params);
@@ -486,11 +504,14 @@ fn qi_sun_newton_from(
             for ((i, j), v) in x.indexed_iter_mut() {
                 *v = if i == j { 1.0 } else { *v * s[i] * s[j] };
             }
-            return Ok(Solved {
-                x,
-                iterations: it,
-                residual: res,
-            });
+            return Ok((
+                Solved {
+                    x,
+                    iterations: it,
+                    residual: res,
+                },
+                pt.vals,
+            ));
         }
         if it == params.max_iter {
             break;
@@ -655,6 +676,39 @@ mod tests {
             d.min_eig_before.to_bits(),
             linalg::eigvalsh(a.view()).unwrap()[0].to_bits()
         );
+    }
+
+    /// Newton's diagnostics of the result's spectrum (from its last dual eigenvalues) agree
+    /// with a fresh decomposition of the result to rounding, with and without a floor δ.
+    #[test]
+    fn newton_spectrum_diagnostics_match_a_fresh_decomposition() {
+        let a = array![
+            [1.0, 0.9, 0.7, -0.2],
+            [0.9, 1.0, -0.4, 0.8],
+            [0.7, -0.4, 1.0, 0.9],
+            [-0.2, 0.8, 0.9, 1.0]
+        ];
+        for eig_floor in [0.0, 0.05] {
+            let p = NearestParams {
+                eig_floor,
+                ..Default::default()
+            };
+            let (x, d) = nearest_correlation(a.view(), &p).unwrap();
+            assert_eq!(d.method, RepairMethod::QiSunNewton);
+            let fresh = linalg::eigvalsh(x.view()).unwrap();
+            assert!(
+                (d.min_eig_after - fresh[0]).abs() < 1e-13,
+                "δ = {eig_floor}: {} vs {}",
+                d.min_eig_after,
+                fresh[0]
+            );
+            let at_floor = fresh.iter().filter(|&&l| l <= eig_floor + 1e-10).count();
+            assert_eq!(d.eigs_at_floor, at_floor, "δ = {eig_floor}");
+            assert!(
+                d.eigs_at_floor >= 1,
+                "the repair of an indefinite input is singular"
+            );
+        }
     }
 
     #[test]
