@@ -16,6 +16,10 @@ const MODELS: &[(&str, &[u8])] = &[
         include_bytes!("../models/corrgan/generator_50d.onnx"),
     ),
     (
+        "models/corrgan/generator_50d_french49.onnx",
+        include_bytes!("../models/corrgan/generator_50d_french49.onnx"),
+    ),
+    (
         "models/dhrp/dhrp_50.onnx",
         include_bytes!("../models/dhrp/dhrp_50.onnx"),
     ),
