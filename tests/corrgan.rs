@@ -528,6 +528,9 @@ fn french49_generator_spans_the_windows_mean_correlations() {
     let (lo, hi) = (0.311, 0.754);
     let overlap = (q95.min(hi) - q05.max(lo)).max(0.0) / (hi - lo);
     assert!(sd >= 0.5 * 0.119, "sd of mean correlation {sd}");
-    assert!(overlap >= 0.5, "5-95 % range [{q05}, {q95}] overlaps {overlap}");
+    assert!(
+        overlap >= 0.5,
+        "5-95 % range [{q05}, {q95}] overlaps {overlap}"
+    );
     assert!((0.45..0.7).contains(&mean), "mean {mean}");
 }
