@@ -5,6 +5,8 @@
 //!
 //! Exit codes: 2 for command-line usage errors (clap), 1 for everything else.
 
+mod common;
+
 use ndarray::{Array2, array};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -1485,7 +1487,7 @@ fn bad_input_table() {
     let shared = tempfile::tempdir().unwrap();
     // One small valid result file for the cases that need one.
     std::fs::write(shared.path().join("s.toml"), GOOD).unwrap();
-    let o = Command::new(bin)
+    let o = common::no_inherited_fds(&mut Command::new(bin))
         .args(["run", "s.toml", "-o", "r.h5", "--no-summary"])
         .current_dir(shared.path())
         .output()
@@ -1498,7 +1500,7 @@ fn bad_input_table() {
         let dir = tempfile::tempdir().unwrap();
         write_files(dir.path(), &c.files, &result);
         let before = snapshot(dir.path());
-        let o = Command::new(bin)
+        let o = common::no_inherited_fds(&mut Command::new(bin))
             .args(&c.args)
             .current_dir(dir.path())
             .env("CORRMC_CACHE_DIR", &cache)
@@ -1552,7 +1554,7 @@ fn bad_input_table() {
 fn allocate_all_reports_per_method_errors() {
     let dir = tempfile::tempdir().unwrap();
     ndarray_npy::write_npy(dir.path().join("c.npy"), &array![[1.0, 0.2], [0.2, 2.0]]).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_corrmc"))
+    let o = common::no_inherited_fds(&mut Command::new(env!("CARGO_BIN_EXE_corrmc")))
         .args(["allocate", "--method", "all", "--cov", "c.npy", "--json"])
         .current_dir(dir.path())
         .output()
@@ -1603,7 +1605,7 @@ fn repair_symmetrize_reports_distance_to_input() {
     let dir = tempfile::tempdir().unwrap();
     let a = array![[1.0, 0.5], [0.29, 1.0]];
     ndarray_npy::write_npy(dir.path().join("m.npy"), &a).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_corrmc"))
+    let o = common::no_inherited_fds(&mut Command::new(env!("CARGO_BIN_EXE_corrmc")))
         .args([
             "repair",
             "--input",

@@ -262,7 +262,7 @@ fn merge_refuses_malformed_shard_sets_naming_the_files() {
 }
 
 fn corrmc(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corrmc"))
+    common::no_inherited_fds(&mut Command::new(env!("CARGO_BIN_EXE_corrmc")))
         .args(args)
         .current_dir(cwd)
         .output()
@@ -354,7 +354,7 @@ fn mpirun_gives_the_single_machine_bytes() {
     let o = corrmc(&["run", "grid.toml", "-o", "ref.h5", "--no-summary"], d);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mpirun = |args: &[&str]| {
-        Command::new("mpirun")
+        common::no_inherited_fds(&mut Command::new("mpirun"))
             .args(["-n", "3", "--oversubscribe"])
             .args(args)
             .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -414,7 +414,7 @@ fn the_slurm_scripts_shard_and_merge() {
     let o = corrmc(&["run", "plain.toml", "-o", "ref.h5", "--no-summary"], d);
     assert!(o.status.success());
     let script = |name: &str, envs: &[(&str, String)]| {
-        let o = Command::new("bash")
+        let o = common::no_inherited_fds(&mut Command::new("bash"))
             .arg(scripts.join(name))
             .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
             .env("CORRMC", bin)

@@ -1,6 +1,8 @@
 //! CorrGAN source: model contract checks, batch invariance, post-processing, bank round trip,
 //! and tract vs ONNX Runtime.
 
+mod common;
+
 use corrmc::Error;
 use corrmc::corr::bank::{Bank, BankSource, write_bank};
 use corrmc::corr::corrgan::{CorrGan, CorrGanParams, latent_noise, symmetrize_upper};
@@ -228,7 +230,7 @@ fn ort_library() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    let out = std::process::Command::new("bash")
+    let out = common::no_inherited_fds(&mut std::process::Command::new("bash"))
         .arg(root().join("scripts/setup-onnxruntime.sh"))
         .output()
         .ok()?;

@@ -3,6 +3,8 @@
 //! corrmc (tract), has the contract shapes and gives valid correlation matrices after repair.
 //! Needs models/dhrp/.venv (`./dev setup` creates it; or run models/dhrp/setup.sh).
 
+mod common;
+
 use corrmc::corr::corrgan::{CorrGan, CorrGanParams};
 use corrmc::corr::{CorrSource, ValidationTolerance, validate_correlation};
 use corrmc::onnx::{GeneratorOptions, load_generator};
@@ -72,7 +74,7 @@ fn write_block_stack(path: &Path, m: usize, n: usize) {
 
 /// Runs the training script; returns the output directory's report.
 fn train(data: &Path, out: &Path) -> serde_json::Value {
-    let o = Command::new(python())
+    let o = common::no_inherited_fds(&mut Command::new(python()))
         .arg(root().join("models/corrgan/train_corrgan.py"))
         .arg("--config")
         .arg(root().join("models/corrgan/tiny.toml"))
@@ -194,7 +196,7 @@ fn script_forward_reproduces_the_pretrained_50d_generator() {
     // The committed generator's weights in the script's numpy forward vs onnxruntime on the
     // file (itself checked against TensorFlow to 4.2e-6): same architecture and TF "same"
     // Conv2DTranspose semantics (incl. stride 5 with a 3x3 kernel) as the training pipeline.
-    let o = Command::new(python())
+    let o = common::no_inherited_fds(&mut Command::new(python()))
         .arg(root().join("models/corrgan/train_corrgan.py"))
         .arg("--config")
         .arg(root().join("models/corrgan/config.toml"))

@@ -280,7 +280,7 @@ subsectors = 2
 
 /// `corrmc run ARGS` in `cwd`: the built binary.
 fn corrmc_run(args: &[&str], cwd: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_corrmc"))
+    common::no_inherited_fds(&mut Command::new(env!("CARGO_BIN_EXE_corrmc")))
         .arg("run")
         .args(args)
         .current_dir(cwd)

@@ -39,7 +39,7 @@ subsectors = 1
 "#;
 
 fn corrmc(args: &[&str], cwd: &Path) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_corrmc"))
+    let o = common::no_inherited_fds(&mut Command::new(env!("CARGO_BIN_EXE_corrmc")))
         .args(args)
         .current_dir(cwd)
         .output()
@@ -273,7 +273,7 @@ fn bad_sweeps_fail_before_any_file() {
         SWEEP.replace("assets = [8, 12]", "assets = [8, 1]"),
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_corrmc"))
+    let o = common::no_inherited_fds(&mut Command::new(env!("CARGO_BIN_EXE_corrmc")))
         .args(["run", "bad.toml"])
         .current_dir(dir.path())
         .output()

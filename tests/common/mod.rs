@@ -104,3 +104,22 @@ pub fn exact_matrices(text: &str, key: &str) -> Vec<Vec<Vec<f64>>> {
     }
     out
 }
+
+/// `cmd` with every inherited descriptor above stderr closed in the child, between fork and
+/// exec. HDF5 opens its files without close-on-exec, so a child forked while another test of
+/// the same binary has a result file open would inherit that descriptor, and with it the
+/// file's lock, until the child exits; the test's next open of its own file then fails with
+/// "unable to lock file" (seen in tests/verdict.rs). Closing in the child releases the copy at
+/// once. Only async-signal-safe calls run there.
+pub fn no_inherited_fds(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure only calls close(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            for fd in 3..4096 {
+                libc::close(fd);
+            }
+            Ok(())
+        })
+    }
+}
