@@ -17,7 +17,7 @@ use crate::output::{
     Header, PointWriter, ResultFile, RunInfo, TrialResult, h5err, num_attr, partial_path,
     set_num_attr, set_str_attr, str_attr,
 };
-use crate::simulate::simulate;
+use crate::simulate::simulate_with;
 use crate::spec::Spec;
 use crate::stop;
 use crate::sweep::Study;
@@ -65,14 +65,15 @@ pub fn run_trial(
     keep_weights: bool,
 ) -> Result<TrialResult, Error> {
     let seed = spec.raw.seed;
-    let data = simulate(sample.corr, &spec.sim, seed, trial)
+    let signals = allocators.iter().any(|a| a.uses_path_signals());
+    let data = simulate_with(sample.corr, &spec.sim, seed, trial, signals)
         .map_err(|m| Error::matrix(format!("trial {trial}"), m))?;
-    let est_is = Estimate::new(data.cov_is.clone())
-        .with_mean(data.mean_is.clone())
-        .with_signals(data.signals_is.clone());
-    let est_oos = Estimate::new(data.cov_oos.clone())
-        .with_mean(data.mean_oos.clone())
-        .with_signals(data.signals_oos.clone());
+    let mut est_is = Estimate::new(data.cov_is.clone()).with_mean(data.mean_is.clone());
+    let mut est_oos = Estimate::new(data.cov_oos.clone()).with_mean(data.mean_oos.clone());
+    if signals {
+        est_is = est_is.with_signals(data.signals_is.clone());
+        est_oos = est_oos.with_signals(data.signals_oos.clone());
+    }
     let n = data.corr.nrows();
     let m = allocators.len();
     let mut res = TrialResult {

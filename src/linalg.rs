@@ -6,6 +6,9 @@
 //! product never calls BLAS and there is nothing to oversubscribe inside rayon
 //! workers. faer is built without its `rayon` feature: every call is sequential.
 
+mod tridiagonal;
+pub use tridiagonal::extreme_eigvalsh;
+
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatRef, Par, Side};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};

@@ -156,7 +156,8 @@ pub struct TrialData {
     pub mean_is: Array1<f64>,
     /// Sample mean of the out-of-sample path.
     pub mean_oos: Array1<f64>,
-    /// Momentum and volatility regime of the in-sample path ([`path_signals`]).
+    /// Momentum and volatility regime of the in-sample path ([`path_signals`]); empty
+    /// when not asked for ([`simulate_with`]).
     pub signals_is: Signals,
     /// The same of the out-of-sample path.
     pub signals_oos: Signals,
@@ -165,8 +166,16 @@ pub struct TrialData {
     pub oos_path: FactoredPath,
 }
 
-/// A square root `F` with `F Fᵀ = Σ`: Cholesky, or `V diag(sqrt(max(λ, 0)))` when
-/// Σ is singular (e.g. a nearest-correlation repair with a zero eigenvalue).
+/// A square root `F` with `F Fᵀ = Σ`: Cholesky, or, when Σ is singular (e.g. a
+/// nearest-correlation repair with zero eigenvalues), the symmetric PSD root
+/// `V diag(√λ̃) Vᵀ` with `λ̃ = λ` above `n·u·λ_max` and 0 below (eigenvalues that small are
+/// zero to working precision).
+///
+/// Why the symmetric root and not `V diag(√λ)`: the latter depends on the eigensolver's
+/// choices (each column's sign, and any basis of a repeated eigenvalue such as the ~8 zero
+/// eigenvalues of a repaired CorrGAN matrix), which a rounding-level change in Σ (another
+/// machine's SIMD kernels, a change in the repair) can flip, redrawing every path of the
+/// trial. `V diag(√λ̃) Vᵀ` is unique, so the paths are a continuous function of Σ.
 pub fn sqrt_factor(sigma: &Array2<f64>) -> Option<Array2<f64>> {
     sqrt_factor_tagged(sigma).map(|(f, _)| f)
 }
@@ -176,11 +185,19 @@ fn sqrt_factor_tagged(sigma: &Array2<f64>) -> Option<(Array2<f64>, bool)> {
     if let Some(l) = linalg::cholesky(sigma.view()) {
         return Some((l, true));
     }
-    let (vals, mut vecs) = linalg::eigh(sigma.view())?;
-    for (j, mut col) in vecs.columns_mut().into_iter().enumerate() {
-        col *= vals[j].max(0.0).sqrt();
+    let (vals, vecs) = linalg::eigh(sigma.view())?;
+    let n = vals.len();
+    let top = vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let zero = n as f64 * f64::EPSILON * top;
+    // Vᵀ, and Vᵀ with row j scaled by √λ̃_j: F = (Vᵀ)ᵀ (diag(√λ̃) Vᵀ).
+    let vt = vecs.t().as_standard_layout().into_owned();
+    let mut scaled = vt.clone();
+    for (mut row, &l) in scaled.rows_mut().into_iter().zip(vals.iter()) {
+        row *= if l > zero { l.sqrt() } else { 0.0 };
     }
-    Some((vecs, false))
+    let mut f = linalg::at_b(vt.view(), scaled.view(), 1.0);
+    linalg::symmetrize(&mut f);
+    Some((f, false))
 }
 
 /// `T × n` standard normals from `rng`, row-major, drawn in one pass into one
@@ -342,6 +359,29 @@ pub fn simulate(
     seed: u64,
     trial: u64,
 ) -> Result<TrialData, String> {
+    simulate_with(corr, p, seed, trial, true)
+}
+
+/// [`simulate`], with the path signals only if `signals` (otherwise `signals_is` and
+/// `signals_oos` are empty). They draw nothing, so every other field is the same either way;
+/// the engine asks for them only when a method reads them (2k·n² flops per path saved).
+pub fn simulate_with(
+    corr: Array2<f64>,
+    p: &SimParams,
+    seed: u64,
+    trial: u64,
+    signals: bool,
+) -> Result<TrialData, String> {
+    let signals_of = |y: &Array2<f64>, f: &Array2<f64>, mu: &Array1<f64>, cov: &Array2<f64>| {
+        if signals {
+            path_signals(y, f, mu, &cov.diag().to_owned())
+        } else {
+            Signals {
+                momentum: Array1::zeros(0),
+                vol_ratio: Array1::zeros(0),
+            }
+        }
+    };
     let n = corr.nrows();
     let vols = match p.vol {
         VolModel::Unit => Array1::ones(n),
@@ -378,7 +418,7 @@ pub fn simulate(
         &p.returns.tails,
     )?;
     let (cov_is, mean_is) = path_moments(&y_is, &f, f_lower, &mu);
-    let signals_is = path_signals(&y_is, &f, &mu, &cov_is.diag().to_owned());
+    let signals_is = signals_of(&y_is, &f, &mu, &cov_is);
     drop(y_is);
     let y_oos = draw_shocks(
         &mut stream(seed, Purpose::OutOfSample, trial),
@@ -388,7 +428,7 @@ pub fn simulate(
         &p.returns.tails,
     )?;
     let (cov_oos, mean_oos) = path_moments(&y_oos, &f, f_lower, &mu);
-    let signals_oos = path_signals(&y_oos, &f, &mu, &cov_oos.diag().to_owned());
+    let signals_oos = signals_of(&y_oos, &f, &mu, &cov_oos);
     Ok(TrialData {
         corr,
         vols,
@@ -412,6 +452,45 @@ pub fn simulate(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    /// A singular Σ (rank 32 of 40, as a repaired CorrGAN matrix): the factor is the
+    /// symmetric root, F Fᵀ = Σ to rounding, and a rounding-level change of Σ (a 1e-15
+    /// perturbation, what another machine's kernels or another repair do) moves F by
+    /// rounding (3e-15 here). `V diag(√λ)` moved by 2e-8 on this matrix (square roots of
+    /// rounding-level eigenvalues along an arbitrary null-space basis), and by O(1) where the
+    /// eigensolver flips a column's sign.
+    #[test]
+    fn singular_factor_is_symmetric_and_continuous() {
+        let n = 40;
+        let mut rng = stream(3, Purpose::InSample, 0);
+        let x = normals(&mut rng, n, n - 8);
+        let mut sigma = x.dot(&x.t());
+        let d: Vec<f64> = (0..n).map(|i| sigma[(i, i)].sqrt()).collect();
+        for i in 0..n {
+            for j in 0..n {
+                sigma[(i, j)] /= d[i] * d[j];
+            }
+        }
+        linalg::symmetrize(&mut sigma);
+        let (f, lower) = sqrt_factor_tagged(&sigma).unwrap();
+        assert!(!lower, "a rank-32 matrix must not pass Cholesky");
+        assert_eq!(f, f.t());
+        let back = f.dot(&f.t());
+        let err = (&back - &sigma).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(err < 1e-13, "F Fᵀ − Σ = {err}");
+        let noise = normals(&mut stream(4, Purpose::InSample, 0), n, n);
+        for scale in [1e-15, 3e-16] {
+            let mut p = &sigma + &(&noise * scale);
+            linalg::symmetrize(&mut p);
+            let (g, lower) = sqrt_factor_tagged(&p).unwrap();
+            assert!(!lower);
+            let moved = (&f - &g).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(
+                moved < 1e-12,
+                "factor moved by {moved} under a {scale} perturbation"
+            );
+        }
+    }
 
     #[test]
     fn factor_path_equals_materialized_path() {

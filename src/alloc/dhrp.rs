@@ -222,6 +222,9 @@ impl Allocator for Dhrp {
     fn name(&self) -> &str {
         self.name
     }
+    fn uses_path_signals(&self) -> bool {
+        self.kind == ModelKind::Paper
+    }
     fn supports(&self, n: usize) -> Result<(), String> {
         if n == self.model.n() {
             Ok(())

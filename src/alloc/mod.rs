@@ -193,6 +193,11 @@ pub trait Allocator: Send + Sync {
     fn note_description(&self) -> Option<String> {
         None
     }
+    /// Whether the method reads the path signals of its estimate
+    /// ([`Estimate::signals`]); the engine simulates them only when some method does.
+    fn uses_path_signals(&self) -> bool {
+        false
+    }
     /// Whether the method is defined for `n` assets at all (checked when a spec loads, so
     /// that a study never fails in every trial for a reason known up front).
     fn supports(&self, _n: usize) -> Result<(), String> {
