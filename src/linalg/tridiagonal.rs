@@ -19,11 +19,12 @@ struct Tridiagonal {
 
 /// Householder tridiagonalization of the lower triangle of the symmetric `a`
 /// (Golub & Van Loan 2013, §8.3.1), sequential.
-fn tridiagonalize(a: ArrayView2<'_, f64>) -> Tridiagonal {
+/// `a` is multiplied by `scale` on the way in (a power of two: exact).
+fn tridiagonalize(a: ArrayView2<'_, f64>, scale: f64) -> Tridiagonal {
     let n = a.nrows();
     // The lower triangle of a row-major matrix read column-major is its upper triangle:
     // for a symmetric input the same numbers, and copying element-wise keeps any layout.
-    let mut trid = Mat::<f64>::from_fn(n, n, |i, j| a[(i, j)]);
+    let mut trid = Mat::<f64>::from_fn(n, n, |i, j| a[(i, j)] * scale);
     let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f64>(n, n);
     let mut factor = Mat::<f64>::zeros(bs, n.saturating_sub(1));
     if n > 1 {
@@ -142,7 +143,16 @@ pub fn extreme_eigvalsh(a: ArrayView2<'_, f64>) -> Option<(f64, f64)> {
     if a.nrows() == 0 || !a.iter().all(|v| v.is_finite()) {
         return None;
     }
-    tridiagonalize(a).extreme_eigenvalues()
+    // Scaled by a power of two to max |a_ij| in [1, 2) (exact, and 1 for a correlation
+    // matrix), so that the squared off-diagonals of the Sturm recurrence can neither
+    // overflow nor underflow; the eigenvalues are scaled back exactly.
+    let amax = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if amax == 0.0 {
+        return Some((0.0, 0.0));
+    }
+    let scale = 2f64.powi(-amax.log2().floor() as i32);
+    let (lo, hi) = tridiagonalize(a, scale).extreme_eigenvalues()?;
+    Some((lo / scale, hi / scale))
 }
 
 #[cfg(test)]
