@@ -5,7 +5,8 @@
 //! allocation time and the MinVar_long / MinVar ratio on the same estimates.
 //!
 //! `cargo bench --bench scaling` (or `./dev bench`); `SCALING_N=100,400` picks
-//! the sizes. Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the
+//! the sizes; `SCALING_PROFILE_TRIAL=n` (or `SCALING_PROFILE=n`, MinVar_long alone) loops
+//! one kernel for `perf record`. Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the
 //! minimum over repeats interleaved in rounds, so other load on the machine
 //! inflates them less than wall time; ratios are within one run.
 
@@ -195,7 +196,37 @@ fn profile(n: usize) {
     );
 }
 
+/// `SCALING_PROFILE_TRIAL=n`: `run_trial` alone in a loop for ~`SCALING_SECS` seconds
+/// (default 5), for `perf record`.
+fn profile_trial(n: usize) {
+    let spec = spec(n);
+    let src = spec.build_source().expect("source");
+    let allocs: Vec<_> = METHODS.iter().map(|m| alloc::build(m).unwrap()).collect();
+    let samples: Vec<_> = (0..20)
+        .map(|r| src.sample(spec.raw.seed, r).unwrap())
+        .collect();
+    let secs: f64 = std::env::var("SCALING_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    let (t0, mut calls) = (thread_cpu(), 0u64);
+    while thread_cpu() - t0 < secs {
+        for (r, s) in samples.iter().enumerate() {
+            black_box(run_trial(&spec, &allocs, r as u64, s.clone(), false).unwrap());
+            calls += 1;
+        }
+    }
+    println!(
+        "n = {n}: {:.4} ms per trial",
+        (thread_cpu() - t0) / calls as f64 * 1e3
+    );
+}
+
 fn main() {
+    if let Ok(n) = std::env::var("SCALING_PROFILE_TRIAL") {
+        profile_trial(n.parse().expect("SCALING_PROFILE_TRIAL: a size"));
+        return;
+    }
     if let Ok(n) = std::env::var("SCALING_PROFILE") {
         profile(n.parse().expect("SCALING_PROFILE: a size"));
         return;
