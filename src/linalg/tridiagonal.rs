@@ -150,7 +150,7 @@ pub fn extreme_eigvalsh(a: ArrayView2<'_, f64>) -> Option<(f64, f64)> {
     if amax == 0.0 {
         return Some((0.0, 0.0));
     }
-    let scale = 2f64.powi(-amax.log2().floor() as i32);
+    let scale = 2f64.powi((-amax.log2().floor() as i32).clamp(-1000, 1000));
     let (lo, hi) = tridiagonalize(a, scale).extreme_eigenvalues()?;
     Some((lo / scale, hi / scale))
 }
