@@ -16,17 +16,11 @@ use corrmc::simulate::floor_kernel;
 use corrmc::spec::Spec;
 use std::hint::black_box;
 
-const METHODS: [&str; 5] = ["EW", "RP", "MinVar", "MinVar_long", "HRP"];
+#[path = "common/mod.rs"]
+mod common;
+use common::thread_cpu;
 
-fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
+const METHODS: [&str; 5] = ["EW", "RP", "MinVar", "MinVar_long", "HRP"];
 
 fn timed<R>(f: impl FnOnce() -> R) -> f64 {
     let t0 = thread_cpu();

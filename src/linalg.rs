@@ -237,6 +237,26 @@ fn mirror_lower(a: &mut Array2<f64>) {
     }
 }
 
+/// `Σ_k s_k² p_k p_kᵀ` over the columns `p_k` of `vecs` whose scale `s_k` is nonzero: the
+/// Gram product of `P diag(s)` with itself, so exactly symmetric and positive semidefinite by
+/// construction. With eigenvectors `P` of `A`: `s = √λ₊` gives `A`'s PSD part (the
+/// nearest-correlation projections), `s = λ₊^{1/4}` its PSD square root (the simulation's
+/// factor of a singular Σ).
+pub fn scaled_eigvec_gram(vecs: &Array2<f64>, scale: &[f64]) -> Array2<f64> {
+    let n = vecs.nrows();
+    let keep: Vec<usize> = (0..scale.len()).filter(|&k| scale[k] != 0.0).collect();
+    if keep.is_empty() {
+        return Array2::zeros((n, n));
+    }
+    // Row r: the kept column keep[r] of P, scaled.
+    let st = Array2::from_shape_fn((keep.len(), n), |(r, i)| {
+        vecs[(i, keep[r])] * scale[keep[r]]
+    });
+    let mut x = at_b(st.view(), st.view(), 1.0);
+    symmetrize(&mut x);
+    x
+}
+
 /// Replaces `A` by `(A + Aᵀ)/2`.
 pub fn symmetrize(a: &mut Array2<f64>) {
     let n = a.nrows();

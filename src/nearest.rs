@@ -296,28 +296,14 @@ pub struct Solved {
     pub residual: f64,
 }
 
-/// `P diag(max(λ, 0)) Pᵀ` for eigenvalues `λ` (ascending) and eigenvectors `P` (columns).
+/// `P diag(max(λ, 0)) Pᵀ` for eigenvalues `λ` and eigenvectors `P` (columns): only the
+/// columns with a positive eigenvalue contribute.
 fn psd_part(vals: &Array1<f64>, vecs: &Array2<f64>) -> Array2<f64> {
-    let n = vals.len();
-    // Only the columns with positive eigenvalue contribute: X = P₊ diag(λ₊) P₊ᵀ.
-    let first = vals.iter().position(|&l| l > 0.0).unwrap_or(n);
-    let r = n - first;
-    if r == 0 {
-        return Array2::zeros((n, n));
-    }
-    let p = vecs.slice(ndarray::s![.., first..]);
-    let mut scaled = p.to_owned();
-    for (mut col, &l) in scaled
-        .columns_mut()
-        .into_iter()
-        .zip(vals.slice(ndarray::s![first..]))
-    {
-        col.mapv_inplace(|v| v * l.sqrt());
-    }
-    let st = scaled.t().as_standard_layout().into_owned();
-    let mut x = linalg::at_b(st.view(), st.view(), 1.0);
-    linalg::symmetrize(&mut x);
-    x
+    let scale: Vec<f64> = vals
+        .iter()
+        .map(|&l| if l > 0.0 { l.sqrt() } else { 0.0 })
+        .collect();
+    linalg::scaled_eigvec_gram(vecs, &scale)
 }
 
 /// Eigen-decomposition of `G₀ + diag(y)`, its PSD part, the dual value θ and gradient F.
@@ -339,7 +325,7 @@ fn dual_matrix(g0: &Array2<f64>, y: &Array1<f64>) -> Array2<f64> {
 }
 
 /// `G₀`, `b` and the starting `y₀ = b − diag(G₀)` of Newton (δ = `eig_floor`).
-fn dual_start(g: &Array2<f64>, params: &NearestParams) -> (Array2<f64>, f64, Array1<f64>) {
+fn dual_start(g: ArrayView2<'_, f64>, params: &NearestParams) -> (Array2<f64>, f64, Array1<f64>) {
     let delta = params.eig_floor;
     let b = 1.0 - delta;
     let mut g0 = g.to_owned();
@@ -352,7 +338,7 @@ fn dual_start(g: &Array2<f64>, params: &NearestParams) -> (Array2<f64>, f64, Arr
 
 /// Newton's first dual matrix `G₀ + diag(y₀)` (equal to `G` when diag G = 1 and δ = 0).
 fn initial_dual_matrix(g: &Array2<f64>, params: &NearestParams) -> Array2<f64> {
-    let (g0, _, y) = dual_start(g, params);
+    let (g0, _, y) = dual_start(g.view(), params);
     dual_matrix(&g0, &y)
 }
 
@@ -483,7 +469,7 @@ fn qi_sun_newton_from(
 ) -> Result<(Solved, Array1<f64>), Error> {
     let n = g.nrows();
     let delta = params.eig_floor;
-    let (g0, b, mut y) = dual_start(&g.to_owned(), params);
+    let (g0, b, mut y) = dual_start(g, params);
     let fail = |m: String| Error::matrix("nearest correlation (Qi-Sun Newton)", m);
     let mut pt = match first {
         Some((vals, vecs)) => dual_point_from(vals, vecs, &y, b),
@@ -608,6 +594,16 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    /// A unit-diagonal, indefinite 4×4 matrix: Newton needs several iterations.
+    fn indefinite_4() -> Array2<f64> {
+        array![
+            [1.0, 0.9, 0.7, -0.2],
+            [0.9, 1.0, -0.4, 0.8],
+            [0.7, -0.4, 1.0, 0.9],
+            [-0.2, 0.8, 0.9, 1.0]
+        ]
+    }
+
     #[test]
     fn valid_matrix_is_returned_unchanged() {
         let a = array![[1.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 1.0]];
@@ -659,12 +655,7 @@ mod tests {
     /// started from scratch.
     #[test]
     fn reusing_the_first_eigendecomposition_changes_no_bit() {
-        let a = array![
-            [1.0, 0.9, 0.7, -0.2],
-            [0.9, 1.0, -0.4, 0.8],
-            [0.7, -0.4, 1.0, 0.9],
-            [-0.2, 0.8, 0.9, 1.0]
-        ];
+        let a = indefinite_4();
         let p = NearestParams::default();
         assert_eq!(initial_dual_matrix(&a, &p), a);
         let (x, d) = nearest_correlation(a.view(), &p).unwrap();
@@ -682,12 +673,7 @@ mod tests {
     /// with a fresh decomposition of the result to rounding, with and without a floor δ.
     #[test]
     fn newton_spectrum_diagnostics_match_a_fresh_decomposition() {
-        let a = array![
-            [1.0, 0.9, 0.7, -0.2],
-            [0.9, 1.0, -0.4, 0.8],
-            [0.7, -0.4, 1.0, 0.9],
-            [-0.2, 0.8, 0.9, 1.0]
-        ];
+        let a = indefinite_4();
         for eig_floor in [0.0, 0.05] {
             let p = NearestParams {
                 eig_floor,

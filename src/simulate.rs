@@ -186,17 +186,13 @@ fn sqrt_factor_tagged(sigma: &Array2<f64>) -> Option<(Array2<f64>, bool)> {
         return Some((l, true));
     }
     let (vals, vecs) = linalg::eigh(sigma.view())?;
-    let n = vals.len();
-    let top = vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let zero = n as f64 * f64::EPSILON * top;
-    // Vᵀ, and Vᵀ with row j scaled by √λ̃_j: F = (Vᵀ)ᵀ (diag(√λ̃) Vᵀ).
-    let vt = vecs.t().as_standard_layout().into_owned();
-    let mut scaled = vt.clone();
-    for (mut row, &l) in scaled.rows_mut().into_iter().zip(vals.iter()) {
-        row *= if l > zero { l.sqrt() } else { 0.0 };
-    }
-    let mut f = linalg::at_b(vt.view(), scaled.view(), 1.0);
-    linalg::symmetrize(&mut f);
+    let zero = vals.len() as f64 * f64::EPSILON * vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    // Σ_k √λ̃_k v_k v_kᵀ as the Gram product of V diag(λ̃^{1/4}).
+    let scale: Vec<f64> = vals
+        .iter()
+        .map(|&l| if l > zero { l.sqrt().sqrt() } else { 0.0 })
+        .collect();
+    let f = linalg::scaled_eigvec_gram(&vecs, &scale);
     Some((f, false))
 }
 

@@ -917,7 +917,31 @@ impl FreeSetCholesky {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::corr::CorrSource;
+    use crate::simulate::{SimParams, VolModel, simulate};
     use ndarray::array;
+
+    /// In-sample covariances of trials `0..count` (seed `seed`) on uniform (onion) correlations
+    /// with T = 2n days and volatilities uniform in [0.5, 2].
+    fn sample_covariances(n: usize, seed: u64, count: u64) -> Vec<Array2<f64>> {
+        let src = crate::corr::onion::Onion::new(n, 1.0).unwrap();
+        let p = SimParams {
+            in_sample_days: 2 * n,
+            out_of_sample_days: 2 * n,
+            vol: VolModel::Uniform {
+                low: 0.5,
+                high: 2.0,
+            },
+            returns: Default::default(),
+        };
+        (0..count)
+            .map(|t| {
+                simulate(src.sample(seed, t).unwrap().corr, &p, seed, t)
+                    .unwrap()
+                    .cov_is
+            })
+            .collect()
+    }
 
     fn factor(q: &Array2<f64>) -> Option<DualPivoting> {
         DualPivoting::new(Mat::from_fn(q.nrows(), q.ncols(), |i, j| q[(i, j)]))
@@ -963,22 +987,8 @@ mod tests {
     /// excluded, and pivoting alone certifies (no fallback).
     #[test]
     fn pivoting_matches_lawson_hanson_on_sample_covariances() {
-        use crate::corr::CorrSource;
-        use crate::simulate::{SimParams, VolModel, simulate};
         let n = 80;
-        let src = crate::corr::onion::Onion::new(n, 1.0).unwrap();
-        let p = SimParams {
-            in_sample_days: 2 * n,
-            out_of_sample_days: 2 * n,
-            vol: VolModel::Uniform {
-                low: 0.5,
-                high: 2.0,
-            },
-            returns: Default::default(),
-        };
-        for t in 0..10 {
-            let d = simulate(src.sample(4, t).unwrap().corr, &p, 4, t).unwrap();
-            let cov = &d.cov_is;
+        for (t, cov) in sample_covariances(n, 4, 10).iter().enumerate() {
             let scale = cov.diag().mean().unwrap();
             let q = cov / scale;
             let mut bpp = factor(&q).unwrap();
@@ -1050,22 +1060,8 @@ mod tests {
     /// start and from a deliberately poor one (everything free).
     #[test]
     fn free_set_pivoting_matches_lawson_hanson() {
-        use crate::corr::CorrSource;
-        use crate::simulate::{SimParams, VolModel, simulate};
         for n in [30, 120] {
-            let src = crate::corr::onion::Onion::new(n, 1.0).unwrap();
-            let p = SimParams {
-                in_sample_days: 2 * n,
-                out_of_sample_days: 2 * n,
-                vol: VolModel::Uniform {
-                    low: 0.5,
-                    high: 2.0,
-                },
-                returns: Default::default(),
-            };
-            for t in 0..6 {
-                let d = simulate(src.sample(5, t).unwrap().corr, &p, 5, t).unwrap();
-                let cov = &d.cov_is;
+            for (t, cov) in sample_covariances(n, 5, 6).iter().enumerate() {
                 let scale = cov.diag().mean().unwrap();
                 let cs = cov.as_slice().unwrap();
                 let v_lh = lawson_hanson(&(cov / scale)).unwrap();
@@ -1094,8 +1090,6 @@ mod tests {
         assert!(kkt_residual(&cov, &w) < 1e-12);
         assert!((w[0] + w[1] - w[2]).abs() < 1e-12); // two symmetric halves
         // Fewer observations than assets (rank 19 of 30): still exact.
-        use crate::corr::CorrSource;
-        use crate::simulate::{SimParams, VolModel, simulate};
         let src = crate::corr::onion::Onion::new(30, 1.0).unwrap();
         let p = SimParams {
             in_sample_days: 20,
