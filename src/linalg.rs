@@ -6,7 +6,9 @@
 //! product never calls BLAS and there is nothing to oversubscribe inside rayon
 //! workers. faer is built without its `rayon` feature: every call is sequential.
 
+mod norm_estimate;
 mod tridiagonal;
+pub use norm_estimate::one_norm_estimate;
 pub use tridiagonal::extreme_eigvalsh;
 
 use faer::linalg::matmul::matmul;
@@ -45,14 +47,34 @@ pub fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
 /// Solves `A x = b` for symmetric positive definite `A` (Cholesky), `None` if `A`
 /// is not positive definite or the solution is not finite.
 pub fn solve_spd(a: ArrayView2<'_, f64>, b: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
-    use faer::linalg::solvers::Solve;
-    with_faer(a, |m| {
-        let llt = m.llt(Side::Lower).ok()?;
-        let mut rhs = faer::Mat::<f64>::from_fn(b.len(), 1, |i, _| b[i]);
-        llt.solve_in_place(rhs.as_mut());
-        let x = Array1::from_shape_fn(b.len(), |i| rhs[(i, 0)]);
-        x.iter().all(|v| v.is_finite()).then_some(x)
-    })
+    Cholesky::new(a)?.solve(b)
+}
+
+/// A Cholesky factorization `A = L Lᵀ` of a symmetric positive definite matrix, kept
+/// for several solves (MinVar's weights and its condition estimate share one).
+pub struct Cholesky(faer::linalg::solvers::Llt<f64>);
+
+impl Cholesky {
+    /// Factors the lower triangle of `a`; `None` if `a` is not (numerically)
+    /// positive definite.
+    pub fn new(a: ArrayView2<'_, f64>) -> Option<Self> {
+        with_faer(a, |m| m.llt(Side::Lower).ok().map(Cholesky))
+    }
+
+    /// Overwrites `x` with `A⁻¹x`.
+    pub fn solve_in_place(&self, x: &mut [f64]) {
+        use faer::linalg::solvers::Solve;
+        let n = x.len();
+        self.0
+            .solve_in_place(faer::MatMut::from_column_major_slice_mut(x, n, 1));
+    }
+
+    /// `A⁻¹b`, `None` if not finite.
+    pub fn solve(&self, b: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        let mut x = b.to_vec();
+        self.solve_in_place(&mut x);
+        x.iter().all(|v| v.is_finite()).then(|| Array1::from(x))
+    }
 }
 
 /// Inverse of a square matrix by LU with partial pivoting, as `numpy.linalg.inv`
@@ -129,11 +151,16 @@ pub fn a_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
 /// update: only the lower triangle is computed (T·n² flops instead of the 2·T·n²
 /// of a full product) and mirrored, so `S[i,j] == S[j,i]` exactly.
 pub fn sample_cov(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    sample_cov_and_mean(x).0
+}
+
+/// [`sample_cov`] and the sample mean it centers with (one pass for the mean).
+pub fn sample_cov_and_mean(x: ArrayView2<'_, f64>) -> (Array2<f64>, Array1<f64>) {
     let t = x.nrows();
     assert!(t >= 2, "sample_cov needs at least two observations");
     let mean = x.mean_axis(ndarray::Axis(0)).unwrap();
     let xc = &x - &mean;
-    gram_lower_mirrored(xc.view(), 1.0 / (t as f64 - 1.0))
+    (gram_lower_mirrored(xc.view(), 1.0 / (t as f64 - 1.0)), mean)
 }
 
 /// `α XᵀX` from its lower triangle (faer's triangular-output product), mirrored.

@@ -231,9 +231,8 @@ pub fn path_moments(
     f_lower: bool,
     mu: &Array1<f64>,
 ) -> (Array2<f64>, Array1<f64>) {
-    let sy = linalg::sample_cov(y.view());
+    let (sy, ybar) = linalg::sample_cov_and_mean(y.view());
     let cov = linalg::congruence(f.view(), sy.view(), f_lower);
-    let ybar = y.mean_axis(Axis(0)).expect("a path has rows");
     (cov, f.dot(&ybar) + mu)
 }
 

@@ -192,50 +192,64 @@ fn noted(
 }
 
 /// Equicorrelation `ρ` with volatilities `vol`: the correlation's eigenvalues are
-/// 1 − ρ (n − 1 times) and 1 + (n − 1)ρ, so rcond = (1 − ρ)/(1 + (n − 1)ρ), and
-/// Σ⁻¹ = D⁻¹ (I − ρ/(1 + (n − 1)ρ) 11ᵀ) D⁻¹ / (1 − ρ) gives the exact MinVar weights.
-fn equicorrelated(rho: f64, vol: &[f64]) -> (Array2<f64>, f64, Array1<f64>) {
+/// 1 − ρ (n − 1 times) and 1 + (n − 1)ρ; `C⁻¹ = (I − a11ᵀ)/(1 − ρ)` with
+/// `a = ρ/(1 + (n − 1)ρ)` has columns of equal 1-norm `(1 − a + (n − 1)a)/(1 − ρ)`, so
+/// the 1-norm rcond is `(1 − ρ)/((1 + (n − 1)ρ)(1 − a + (n − 1)a))` (ρ ≥ 0), and
+/// Σ⁻¹ = D⁻¹ (I − a 11ᵀ) D⁻¹ / (1 − ρ) gives the exact MinVar weights.
+/// Returns (Σ, 1-norm rcond, 2-norm rcond, weights).
+fn equicorrelated(rho: f64, vol: &[f64]) -> (Array2<f64>, f64, f64, Array1<f64>) {
     let n = vol.len();
+    let nf = n as f64;
     let cov = Array2::from_shape_fn((n, n), |(i, j)| {
         vol[i] * vol[j] * if i == j { 1.0 } else { rho }
     });
     let delta = 1.0 - rho;
-    let top = 1.0 + (n as f64 - 1.0) * rho;
+    let top = 1.0 + (nf - 1.0) * rho;
+    let a = rho / top;
+    let rcond1 = delta / (top * (1.0 - a + (nf - 1.0) * a));
     let dinv: Vec<f64> = vol.iter().map(|v| 1.0 / v).collect();
     let sum_dinv: f64 = dinv.iter().sum();
     // x = D⁻¹ (D⁻¹1 − ρ/top · 1 (1ᵀD⁻¹1)) / δ
     let x = Array1::from_iter(dinv.iter().map(|d| d * (d - rho / top * sum_dinv) / delta));
     let s = x.sum();
-    (cov, delta / top, x / s)
+    (cov, rcond1, delta / top, x / s)
 }
 
 /// MinVar's policy (issue 11): the default refuses estimates whose reciprocal
-/// condition number (λ_min/λ_max of the correlation) is below 1e-10 with a status
-/// code; `solver = "inverse"` (the blog's np.linalg.inv) returns weights anyway.
-/// The note is the rcond in both modes.
+/// condition number (the 1-norm one of the correlation, estimated from the Cholesky
+/// factor as R's `solve` does; exact on equicorrelation) is below 1e-10 with a status
+/// code; `solver = "inverse"` (the blog's np.linalg.inv) returns weights anyway;
+/// `rcond_method = "eigenvalues"` decides on λ_min/λ_max instead. The note is the
+/// rcond in every mode.
 #[test]
 fn minvar_refuses_near_singular_estimates_unless_inverse() {
     let vol = [1.0, 0.5, 2.0, 1.5, 0.8];
     let def = alloc::Control::new();
     let inv = alloc::Control::new().with("solver", "inverse");
-    // Well conditioned enough (rcond ≈ 1e-8): accepted, exact to cond·eps.
-    let (cov, rc, exact) = equicorrelated(1.0 - 5e-8, &vol);
-    let (w, note) = noted("MinVar", &def, &cov).unwrap();
-    assert!((note - rc).abs() < 1e-6 * rc, "rcond {note} vs {rc}");
-    let scale = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(max_abs_diff(&w, &exact) < 1e-6 * scale, "{w} vs {exact}");
-    // Near singular (rcond ≈ 1e-12): refused by default ...
-    let (cov, rc, exact) = equicorrelated(1.0 - 5e-12, &vol);
-    let e = noted("MinVar", &def, &cov).unwrap_err();
-    assert_eq!(e.kind, corrmc::MethodErrorKind::NotPositiveDefinite);
-    assert!(e.message.contains("rcond_min"), "{}", e.message);
+    let eig = alloc::Control::new().with("rcond_method", "eigenvalues");
+    // Well conditioned enough (rcond ≈ 6e-9, λ_min/λ_max ≈ 1e-8): accepted, exact to
+    // cond·eps.
+    let (cov, rc1, rc2, exact) = equicorrelated(1.0 - 5e-8, &vol);
+    for (c, rc) in [(&def, rc1), (&eig, rc2)] {
+        let (w, note) = noted("MinVar", c, &cov).unwrap();
+        assert!((note - rc).abs() < 1e-6 * rc, "rcond {note} vs {rc}");
+        let scale = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(max_abs_diff(&w, &exact) < 1e-6 * scale, "{w} vs {exact}");
+    }
+    // Near singular (rcond ≈ 6e-13): refused by default and by the eigenvalues ...
+    let (cov, rc1, _, exact) = equicorrelated(1.0 - 5e-12, &vol);
+    for c in [&def, &eig] {
+        let e = noted("MinVar", c, &cov).unwrap_err();
+        assert_eq!(e.kind, corrmc::MethodErrorKind::NotPositiveDefinite);
+        assert!(e.message.contains("rcond_min"), "{}", e.message);
+    }
     // ... accepted with a lower threshold, and by the blog's solver, with the
     // accuracy the condition number allows (cond·eps ≈ 2e-4).
     let low = alloc::Control::new().with("rcond_min", "1e-13");
     let scale = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     for c in [&low, &inv] {
         let (w, note) = noted("MinVar", c, &cov).unwrap();
-        assert!((note - rc).abs() < 1e-2 * rc, "rcond {note} vs {rc}");
+        assert!((note - rc1).abs() < 1e-2 * rc1, "rcond {note} vs {rc1}");
         assert!(
             max_abs_diff(&w, &exact) < 1e-2 * scale,
             "{c:?}: {w} vs {exact}"

@@ -40,10 +40,18 @@ pub struct Estimate {
 impl Estimate {
     pub fn new(cov: Array2<f64>) -> Self {
         let var = cov.diag().to_owned();
-        let non_finite = cov
-            .indexed_iter()
-            .find(|(_, v)| !v.is_finite())
-            .map(|(ij, _)| ij);
+        let non_finite = match cov.as_slice() {
+            // Row-major order, as `indexed_iter` visits (that index iterator costs as much as
+            // a small allocation's arithmetic).
+            Some(s) => s
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|k| (k / cov.ncols(), k % cov.ncols())),
+            None => cov
+                .indexed_iter()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(ij, _)| ij),
+        };
         Estimate {
             cov,
             var,
@@ -116,14 +124,23 @@ impl Estimate {
                 let n = self.n();
                 // R's `as.dist` keeps the lower triangle (i > j); mirror it so the
                 // matrix is exactly symmetric.
-                Ok(Array2::from_shape_fn((n, n), |(i, j)| {
-                    let (a, b) = if i >= j { (i, j) } else { (j, i) };
-                    if a == b {
-                        1.0
-                    } else {
-                        (s[a] * self.cov[(a, b)]) * s[b]
+                let cov = self.cov.as_standard_layout();
+                let cov = cov.as_slice().expect("standard layout");
+                let s = s.as_slice().expect("contiguous");
+                let mut c = vec![0.0f64; n * n];
+                for a in 0..n {
+                    let (sa, row) = (s[a], &cov[a * n..a * n + a]);
+                    for ((cb, &v), &sb) in c[a * n..a * n + a].iter_mut().zip(row).zip(s) {
+                        *cb = (sa * v) * sb;
                     }
-                }))
+                    c[a * n + a] = 1.0;
+                }
+                for a in 0..n {
+                    for b in a + 1..n {
+                        c[a * n + b] = c[b * n + a];
+                    }
+                }
+                Ok(Array2::from_shape_vec((n, n), c).expect("n × n"))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -285,7 +302,7 @@ pub fn registry() -> Vec<MethodInfo> {
         MethodInfo {
             name: "MinVar",
             family: "minimum-variance",
-            description: "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed); refuses estimates with reciprocal condition number < 1e-10 (controls: solver = \"cholesky\" | \"inverse\" for the blog's np.linalg.inv, rcond_min)".to_string(),
+            description: "closed-form minimum variance Σ⁻¹1 / 1ᵀΣ⁻¹1 (shorts allowed); refuses estimates that fail Cholesky or whose correlation's reciprocal condition number (1-norm, estimated from the factor as LAPACK dpocon) is < 1e-10 (controls: solver = \"cholesky\" | \"inverse\" for the blog's np.linalg.inv, rcond_min, rcond_method = \"estimate\" | \"eigenvalues\" for the exact λ_min/λ_max)".to_string(),
             reference: "Markowitz (1952); the blog's closed form",
             kind: Kind::Controlled(minvar::build),
         },

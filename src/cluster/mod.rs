@@ -22,7 +22,11 @@ use ndarray::{Array2, ArrayView2};
 /// `d_ij = sqrt(clip((1 − ρ_ij)/2, 0, 1))` (López de Prado 2016). Clipping only
 /// guards against round-off (|ρ| may exceed 1 by an ulp), as PyPortfolioOpt does.
 pub fn corr_to_dist(corr: ArrayView2<'_, f64>) -> Array2<f64> {
-    let mut d = corr.mapv(|r| ((1.0 - r) / 2.0).clamp(0.0, 1.0).sqrt());
+    let mut d = corr.as_standard_layout().into_owned();
+    // A plain loop over the slice vectorizes (the square roots dominate).
+    for v in d.as_slice_mut().expect("standard layout") {
+        *v = ((1.0 - *v) / 2.0).clamp(0.0, 1.0).sqrt();
+    }
     for i in 0..d.nrows() {
         d[(i, i)] = 0.0;
     }
