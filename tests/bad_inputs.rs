@@ -612,6 +612,22 @@ fn cases() -> Vec<Case> {
             "max_work = 'lots' is not a number",
         ),
         run_spec(
+            "MinVar rcond_method not known",
+            format!(
+                "{}\n[control.MinVar]\nrcond_method = \"svd\"\n",
+                spec_with("\"HRP\"]", "\"MinVar\"]")
+            ),
+            "key `control.MinVar`: MinVar rcond_method = 'svd' is not valid (valid: \"estimate\"",
+        ),
+        run_spec(
+            "MinVar rcond_min out of range",
+            format!(
+                "{}\n[control.MinVar]\nrcond_min = 2\n",
+                spec_with("\"HRP\"]", "\"MinVar\"]")
+            ),
+            "MinVar rcond_min = 2 is out of range (valid: 0 <= rcond_min < 1)",
+        ),
+        run_spec(
             "DHRP at the wrong n",
             spec_with("\"HRP\"]", "\"DHRP\"]"),
             "trained for n = 50",
