@@ -12,7 +12,7 @@ use crate::checkpoint::{Fingerprint, UnitRows, unit_count, unit_trials};
 use crate::corr::{CorrSample, CorrSource};
 use crate::error::MethodError;
 use crate::journal::{Journal, Meta, Shard};
-use crate::metrics::{N_METRICS, measure};
+use crate::metrics::{N_METRICS, measure_many};
 use crate::output::{
     Header, PointWriter, ResultFile, RunInfo, TrialResult, h5err, num_attr, partial_path,
     set_num_attr, set_str_attr, str_attr,
@@ -105,19 +105,32 @@ pub fn run_trial(
             alloc::check_weights(&w, n)?;
             Ok((w, note))
         };
-    for (mi, a) in allocators.iter().enumerate() {
-        let noted = weights(a.as_ref(), &est_is, false);
+    // Every method on both estimates first, then the metrics of all of them in one pass
+    // over each matrix (`measure_many`: the same numbers as one `measure` per method).
+    let outcomes: Vec<_> = allocators
+        .iter()
+        .map(|a| {
+            let noted = weights(a.as_ref(), &est_is, false);
+            let w_oos = weights(a.as_ref(), &est_oos, true).map(|x| x.0);
+            (noted, w_oos)
+        })
+        .collect();
+    let succeeded: Vec<_> = outcomes
+        .iter()
+        .filter_map(|(noted, w_oos)| noted.as_ref().ok().map(|x| (&x.0, w_oos.as_ref().ok())))
+        .collect();
+    let mut measured = measure_many(&succeeded, &data, &spec.metric_params()).into_iter();
+    for (mi, (noted, w_oos)) in outcomes.into_iter().enumerate() {
         res.notes.push(noted.as_ref().map_or(f64::NAN, |x| x.1));
         let w_is = noted.map(|x| x.0);
-        let w_oos = weights(a.as_ref(), &est_oos, true).map(|x| x.0);
         let code =
             |r: &Result<Array1<f64>, MethodError>| r.as_ref().map_or_else(|e| e.kind.code(), |_| 0);
         res.status.push(code(&w_is));
         res.status_oos.push(code(&w_oos));
         let mut w_is = w_is;
         match &w_is {
-            Ok(w) => {
-                let m = measure(w, w_oos.as_ref().ok(), &data, &spec.metric_params());
+            Ok(_) => {
+                let m = measured.next().expect("one measurement per success");
                 // A volatility that is not finite is a failure, never a result.
                 if m[..3].iter().all(|v| v.is_finite()) {
                     res.metrics.push(m);

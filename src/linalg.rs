@@ -305,6 +305,18 @@ pub fn quad_form(a: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> f64 {
     acc
 }
 
+/// [`quad_form`] for several vectors in one pass over the rows of `a` (each row is
+/// read once, while in cache, for all of them); each result has `quad_form`'s bits.
+pub fn quad_forms(a: ArrayView2<'_, f64>, ws: &[&Array1<f64>]) -> Vec<f64> {
+    let mut acc = vec![0.0; ws.len()];
+    for (i, row) in a.outer_iter().enumerate() {
+        for (acc, w) in acc.iter_mut().zip(ws) {
+            *acc += w[i] * row.dot(*w);
+        }
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@
 //! Under the zero-mean model the true mean and Sharpe ratio are exactly 0 and the
 //! sample ones are pure estimation noise; they are still defined and stored.
 
-use crate::linalg::quad_form;
+use crate::linalg::quad_forms;
 use crate::simulate::TrialData;
 use ndarray::Array1;
 
@@ -150,40 +150,63 @@ pub fn measure(
     d: &TrialData,
     p: &MetricParams,
 ) -> [f64; N_METRICS] {
+    measure_many(&[(w, w_oos)], d, p)[0]
+}
+
+/// [`measure`] for several methods of one trial at once, the same numbers bit for bit:
+/// each n×n matrix (S_is, S_oos, Σ, the factor F) and the T×n shocks are read once for
+/// all methods instead of once per method (rows outer, methods inner, each method's
+/// sums in [`measure`]'s order). From n ≈ 200 those matrices leave the cache, and
+/// reading them per method made the metrics cost as much as an allocation.
+pub fn measure_many(
+    ws: &[(&Array1<f64>, Option<&Array1<f64>>)],
+    d: &TrialData,
+    p: &MetricParams,
+) -> Vec<[f64; N_METRICS]> {
     let a = p.annualization;
+    let w: Vec<&Array1<f64>> = ws.iter().map(|x| x.0).collect();
     // A PSD covariance gives wᵀSw ≥ 0 up to rounding, so tiny negatives are clamped; NaN and
     // ±∞ (overflow) stay non-finite and the engine records the trial as failed for the method.
-    let vol = |s: &ndarray::Array2<f64>| {
-        let q = quad_form(s.view(), w.view());
-        if q.is_nan() {
-            f64::NAN
-        } else {
-            (a * q.max(0.0)).sqrt()
-        }
+    let vols = |s: &ndarray::Array2<f64>| -> Vec<f64> {
+        quad_forms(s.view(), &w)
+            .into_iter()
+            .map(|q| {
+                if q.is_nan() {
+                    f64::NAN
+                } else {
+                    (a * q.max(0.0)).sqrt()
+                }
+            })
+            .collect()
     };
-    let turnover = w_oos.map_or(f64::NAN, |o| 0.5 * (w - o).mapv(f64::abs).sum());
-    let (is_vol, oos_vol, true_vol) = (vol(&d.cov_is), vol(&d.cov_oos), vol(&d.sigma));
-    let is_mean = a * w.dot(&d.mean_is);
-    let oos_mean = a * w.dot(&d.mean_oos);
-    let true_mean = a * w.dot(&d.mu);
-    let r = d.oos_path.portfolio_returns(w, &d.mu);
-    let ce = a * crra_ce(r.as_slice().expect("contiguous"), p.crra_gamma);
-    [
-        is_vol,
-        oos_vol,
-        true_vol,
-        turnover,
-        1.0 / w.dot(w),
-        w.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-        w.mapv(f64::abs).sum(),
-        is_mean,
-        oos_mean,
-        true_mean,
-        is_mean / is_vol,
-        oos_mean / oos_vol,
-        true_mean / true_vol,
-        ce,
-    ]
+    let (is_vol, oos_vol, true_vol) = (vols(&d.cov_is), vols(&d.cov_oos), vols(&d.sigma));
+    let returns = d.oos_path.portfolio_returns_many(&w, &d.mu);
+    ws.iter()
+        .enumerate()
+        .map(|(k, &(w, w_oos))| {
+            let turnover = w_oos.map_or(f64::NAN, |o| 0.5 * (w - o).mapv(f64::abs).sum());
+            let is_mean = a * w.dot(&d.mean_is);
+            let oos_mean = a * w.dot(&d.mean_oos);
+            let true_mean = a * w.dot(&d.mu);
+            let ce = a * crra_ce(returns[k].as_slice().expect("contiguous"), p.crra_gamma);
+            [
+                is_vol[k],
+                oos_vol[k],
+                true_vol[k],
+                turnover,
+                1.0 / w.dot(w),
+                w.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                w.mapv(f64::abs).sum(),
+                is_mean,
+                oos_mean,
+                true_mean,
+                is_mean / is_vol[k],
+                oos_mean / oos_vol[k],
+                true_mean / true_vol[k],
+                ce,
+            ]
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -119,21 +119,47 @@ impl FactoredPath {
     /// The daily portfolio returns `r_t = wᵀx_t = wᵀμ + y_tᵀ(Fᵀw)` for weights `w`
     /// and expected returns `mu` (n² + T·n flops, no T × n product).
     pub fn portfolio_returns(&self, w: &Array1<f64>, mu: &Array1<f64>) -> Array1<f64> {
-        let n = w.len();
+        self.portfolio_returns_many(&[w], mu).remove(0)
+    }
+
+    /// [`Self::portfolio_returns`] of several weight vectors, reading F and the shocks once
+    /// for all of them; each result has the single call's bits.
+    pub fn portfolio_returns_many(
+        &self,
+        ws: &[&Array1<f64>],
+        mu: &Array1<f64>,
+    ) -> Vec<Array1<f64>> {
+        let n = self.factor.ncols();
         // (Fᵀw)_j = Σ_i F_ij w_i, accumulated over the rows of F (contiguous) in
         // ascending i: the same additions in the same order as a sum per column,
         // hence the same bits. Columns j > i of a lower triangular F are zero.
-        let mut v = Array1::<f64>::from_elem(n, -0.0);
-        let vs = v.as_slice_mut().expect("contiguous");
+        let mut vs = vec![vec![-0.0f64; n]; ws.len()];
         for (i, row) in self.factor.outer_iter().enumerate() {
             let end = if self.factor_lower { i + 1 } else { n };
-            let wi = w[i];
-            for (vj, &fij) in vs[..end].iter_mut().zip(row.iter().take(end)) {
-                *vj += fij * wi;
+            for (v, w) in vs.iter_mut().zip(ws) {
+                let wi = w[i];
+                for (vj, &fij) in v[..end].iter_mut().zip(row.iter()) {
+                    *vj += fij * wi;
+                }
             }
         }
-        let drift = w.dot(mu);
-        self.shocks.dot(&v) + drift
+        let vs: Vec<Array1<f64>> = vs.into_iter().map(Array1::from).collect();
+        // r_t = y_t·v + wᵀμ row by row, as `shocks.dot(&v)` computes each entry
+        // (`row.dot(v) * 1`), for all weight vectors while the row is in cache.
+        let mut out: Vec<Array1<f64>> = ws
+            .iter()
+            .map(|_| Array1::zeros(self.shocks.nrows()))
+            .collect();
+        for (t, row) in self.shocks.outer_iter().enumerate() {
+            for (o, v) in out.iter_mut().zip(&vs) {
+                o[t] = row.dot(v) * 1.0;
+            }
+        }
+        for (o, w) in out.iter_mut().zip(ws) {
+            let drift = w.dot(mu);
+            *o += drift;
+        }
+        out
     }
 }
 

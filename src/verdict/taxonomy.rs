@@ -23,10 +23,19 @@ pub fn portfolio_correlations(
     s: ArrayView2<'_, f64>,
 ) -> Array2<f64> {
     let m = weights.len();
-    let sw: Vec<Option<Array1<f64>>> = weights
+    // S·w for every method in one pass over the rows of S (each entry as `s.dot(w)`
+    // computes it, `row.dot(w) * 1`): S is read once, not once per method.
+    let mut sw: Vec<Option<Array1<f64>>> = weights
         .iter()
-        .map(|w| w.as_ref().map(|w| s.dot(w)))
+        .map(|w| w.as_ref().map(|_| Array1::zeros(s.nrows())))
         .collect();
+    for (i, row) in s.outer_iter().enumerate() {
+        for (out, w) in sw.iter_mut().zip(weights) {
+            if let (Some(out), Some(w)) = (out.as_mut(), w.as_ref()) {
+                out[i] = row.dot(w) * 1.0;
+            }
+        }
+    }
     let var: Vec<f64> = weights
         .iter()
         .zip(&sw)
