@@ -66,10 +66,14 @@ pub fn run_trial(
 ) -> Result<TrialResult, Error> {
     let seed = spec.raw.seed;
     let signals = allocators.iter().any(|a| a.uses_path_signals());
-    let data = simulate_with(sample.corr, &spec.sim, seed, trial, signals)
+    let mut data = simulate_with(sample.corr, &spec.sim, seed, trial, signals)
         .map_err(|m| Error::matrix(format!("trial {trial}"), m))?;
-    let mut est_is = Estimate::new(data.cov_is.clone()).with_mean(data.mean_is.clone());
-    let mut est_oos = Estimate::new(data.cov_oos.clone()).with_mean(data.mean_oos.clone());
+    // The estimates own the sample covariances while the methods run (no copies); they
+    // are handed back to `data` for the metrics.
+    let mut est_is =
+        Estimate::new(std::mem::take(&mut data.cov_is)).with_mean(data.mean_is.clone());
+    let mut est_oos =
+        Estimate::new(std::mem::take(&mut data.cov_oos)).with_mean(data.mean_oos.clone());
     if signals {
         est_is = est_is.with_signals(data.signals_is.clone());
         est_oos = est_oos.with_signals(data.signals_oos.clone());
@@ -115,6 +119,8 @@ pub fn run_trial(
             (noted, w_oos)
         })
         .collect();
+    data.cov_is = est_is.into_cov();
+    data.cov_oos = est_oos.into_cov();
     let succeeded: Vec<_> = outcomes
         .iter()
         .filter_map(|(noted, w_oos)| noted.as_ref().ok().map(|x| (&x.0, w_oos.as_ref().ok())))

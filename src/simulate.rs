@@ -418,9 +418,12 @@ pub fn simulate_with(
         }
     };
     let mut sigma = corr.clone();
-    for i in 0..n {
-        for j in 0..n {
-            sigma[(i, j)] *= vols[i] * vols[j];
+    if !matches!(p.vol, VolModel::Unit) {
+        // (Unit volatilities multiply by 1·1: exactly Σ = C, nothing to do.)
+        for (i, mut row) in sigma.outer_iter_mut().enumerate() {
+            for (s, &vj) in row.iter_mut().zip(vols.iter()) {
+                *s *= vols[i] * vj;
+            }
         }
     }
     let (f, f_lower) = sqrt_factor_tagged(&sigma)

@@ -24,13 +24,27 @@ use ndarray::{Array1, Array2};
 pub fn cluster_variance(cov: &Array2<f64>, items: &[usize]) -> f64 {
     let var = Array1::from_iter(items.iter().map(|&i| cov[(i, i)]));
     let w = inverse_variance(&var);
+    let w = w.as_slice().expect("contiguous");
+    // Flat indexing of the standard layout (the same entries in the same order as
+    // `cov[(j, i)]`, without the 2-D index checks in the innermost loop).
+    let n = cov.ncols();
+    let flat = cov.as_slice();
     let mut acc = 0.0;
-    for (a, &i) in items.iter().enumerate() {
+    for (&wa, &i) in w.iter().zip(items) {
         let mut row = 0.0;
-        for (b, &j) in items.iter().enumerate() {
-            row += w[b] * cov[(j, i)];
+        match flat {
+            Some(c) => {
+                for (&wb, &j) in w.iter().zip(items) {
+                    row += wb * c[j * n + i];
+                }
+            }
+            None => {
+                for (&wb, &j) in w.iter().zip(items) {
+                    row += wb * cov[(j, i)];
+                }
+            }
         }
-        acc += row * w[a];
+        acc += row * wa;
     }
     acc
 }

@@ -86,6 +86,10 @@ impl Estimate {
     pub fn cov(&self) -> &Array2<f64> {
         &self.cov
     }
+    /// The covariance back, dropping what was derived from it.
+    pub fn into_cov(self) -> Array2<f64> {
+        self.cov
+    }
     pub fn n(&self) -> usize {
         self.cov.nrows()
     }
@@ -155,7 +159,7 @@ impl Estimate {
     /// Single-linkage tree of [`Self::dist`] (HRP's tree).
     pub fn single_linkage(&self) -> Result<&Tree, MethodError> {
         self.single
-            .get_or_init(|| Ok(Tree::kodama(self.dist()?.view(), KodamaLinkage::Single)))
+            .get_or_init(|| Ok(Tree::single_linkage_symmetric(self.dist()?.view())))
             .as_ref()
             .map_err(Clone::clone)
     }

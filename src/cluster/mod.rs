@@ -75,6 +75,79 @@ pub enum KodamaLinkage {
 }
 
 impl Tree {
+    /// Single linkage of a *symmetric* distance matrix: the tree of
+    /// `Tree::kodama(d, KodamaLinkage::Single)`, merge for merge (kodama's Prim
+    /// algorithm, `mst_with`, and its relabelling: stable sort by height, union-find
+    /// labels), read from the rows of the dense matrix instead of a condensed copy
+    /// through kodama's active set (a third of HRP's time at n = 100). Kodama reads
+    /// `d[min(i, j)][max(i, j)]`; this reads row `i`: the same numbers only when `d` is
+    /// exactly symmetric, as an estimate's distance matrix is (its correlation is
+    /// mirrored).
+    pub fn single_linkage_symmetric(d: ArrayView2<'_, f64>) -> Tree {
+        let n = d.nrows();
+        if n <= 1 {
+            return Tree {
+                n,
+                merges: Vec::new(),
+            };
+        }
+        let d = d.as_standard_layout();
+        let ds = d.as_slice().expect("standard layout");
+        let mut active: Vec<usize> = (1..n).collect();
+        let mut min_d = vec![f64::INFINITY; n];
+        let mut steps: Vec<(usize, usize, f64)> = Vec::with_capacity(n - 1);
+        let mut cluster = 0;
+        while !active.is_empty() {
+            let row = &ds[cluster * n..(cluster + 1) * n];
+            // kodama: start from the first active observation's distance before the
+            // update, then the first strictly smaller one in ascending order wins.
+            let (mut pos, mut best) = (0, min_d[active[0]]);
+            for (p, &x) in active.iter().enumerate() {
+                let slot = &mut min_d[x];
+                if row[x] < *slot {
+                    *slot = row[x];
+                }
+                if *slot < best {
+                    best = *slot;
+                    pos = p;
+                }
+            }
+            let obs = active.remove(pos);
+            steps.push((obs, cluster, best));
+            cluster = obs;
+        }
+        // Equal for NaN, where kodama would panic (an estimate's distances are finite).
+        steps.sort_by(|a, b| a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal));
+        let mut parent: Vec<usize> = (0..2 * n - 1).collect();
+        let find = |parent: &mut Vec<usize>, mut c: usize| {
+            let mut root = c;
+            while parent[root] != root {
+                root = parent[root];
+            }
+            while parent[c] != root {
+                let next = parent[c];
+                parent[c] = root;
+                c = next;
+            }
+            root
+        };
+        let mut merges: Vec<Merge> = Vec::with_capacity(n - 1);
+        for (k, &(c1, c2, height)) in steps.iter().enumerate() {
+            let (a, b) = (find(&mut parent, c1), find(&mut parent, c2));
+            parent[a] = n + k;
+            parent[b] = n + k;
+            let size = |c: usize, merges: &[Merge]| if c < n { 1 } else { merges[c - n].size };
+            let size = size(a, &merges) + size(b, &merges);
+            merges.push(Merge {
+                a: a.min(b),
+                b: a.max(b),
+                height,
+                size,
+            });
+        }
+        Tree { n, merges }
+    }
+
     /// Hierarchical clustering of a square distance matrix with `kodama`.
     pub fn kodama(d: ArrayView2<'_, f64>, method: KodamaLinkage) -> Tree {
         let n = d.nrows();
@@ -175,5 +248,33 @@ mod tests {
         let d = corr_to_dist(c.view());
         assert!((d[(0, 1)] - 0.5f64).abs() < 1e-15);
         assert_eq!(d[(0, 0)], 0.0);
+    }
+
+    /// The dense single linkage gives kodama's tree, merge for merge, on random
+    /// symmetric distances and on distances with many ties (quantized to 1/8).
+    #[test]
+    fn dense_single_linkage_is_kodamas() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(17);
+        for n in [1usize, 2, 3, 4, 9, 30, 100] {
+            for quantize in [false, true] {
+                for _ in 0..5 {
+                    let mut d = Array2::<f64>::zeros((n, n));
+                    for i in 0..n {
+                        for j in 0..i {
+                            let mut v: f64 = rng.random_range(0.0..1.0);
+                            if quantize {
+                                v = (v * 8.0).floor() / 8.0;
+                            }
+                            d[(i, j)] = v;
+                            d[(j, i)] = v;
+                        }
+                    }
+                    let want = Tree::kodama(d.view(), KodamaLinkage::Single);
+                    let got = Tree::single_linkage_symmetric(d.view());
+                    assert_eq!(got.merges, want.merges, "n {n} quantized {quantize}");
+                }
+            }
+        }
     }
 }
