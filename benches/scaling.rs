@@ -312,7 +312,7 @@ fn main() {
         let mut per = [f64::MAX; 5];
         let mut ratio = Vec::new();
         // The closed form's own solve (Cholesky of Σ, Σx = 1), without MinVar's
-        // eigenvalue-based rcond: the baseline of issue 12's MinVar_long target.
+        // rcond estimate: the baseline of issue 12's MinVar_long target.
         let mut chol = f64::MAX;
         let mut ratio_chol = Vec::new();
         for r in 0..reps {
@@ -370,7 +370,7 @@ fn main() {
          out-of-sample estimates + metrics (engine::run_trial; the correlation source is the `corr` column).\n\
          floor = normals of both paths + their sample covariances. MVlong/MinVar: median over repeats of the\n\
          per-trial ratio on the same estimate (MinVar = Cholesky, 1-norm rcond estimate from the factor, solve;\n\
-         chol = the closed form's\n\
-         Cholesky solve Σx = 1 alone, MVlong/chol its median ratio); other columns: minimum over repeats."
+         chol = the closed form's Cholesky solve Σx = 1 alone, MVlong/chol its median ratio); other columns:\n\
+         minimum over repeats."
     );
 }
