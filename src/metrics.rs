@@ -163,6 +163,30 @@ pub fn measure_many(
     d: &TrialData,
     p: &MetricParams,
 ) -> Vec<[f64; N_METRICS]> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { measure_many_avx2(ws, d, p) };
+    }
+    measure_many_body(ws, d, p)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn measure_many_avx2(
+    ws: &[(&Array1<f64>, Option<&Array1<f64>>)],
+    d: &TrialData,
+    p: &MetricParams,
+) -> Vec<[f64; N_METRICS]> {
+    measure_many_body(ws, d, p)
+}
+
+#[inline(always)]
+fn measure_many_body(
+    ws: &[(&Array1<f64>, Option<&Array1<f64>>)],
+    d: &TrialData,
+    p: &MetricParams,
+) -> Vec<[f64; N_METRICS]> {
     let a = p.annualization;
     let w: Vec<&Array1<f64>> = ws.iter().map(|x| x.0).collect();
     // A PSD covariance gives wᵀSw ≥ 0 up to rounding, so tiny negatives are clamped; NaN and
