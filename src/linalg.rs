@@ -305,6 +305,19 @@ pub fn quad_form(a: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> f64 {
     acc
 }
 
+/// `A v` for several vectors in one pass over the rows of `A` (each row is read once, while
+/// in cache, for all of them); every entry as `a.dot(v)` computes it (`row.dot(v) * 1`), so
+/// each result has the single product's bits.
+pub fn mat_vecs(a: ArrayView2<'_, f64>, vs: &[&Array1<f64>]) -> Vec<Array1<f64>> {
+    let mut out: Vec<Array1<f64>> = vs.iter().map(|_| Array1::zeros(a.nrows())).collect();
+    for (i, row) in a.outer_iter().enumerate() {
+        for (o, v) in out.iter_mut().zip(vs) {
+            o[i] = row.dot(*v) * 1.0;
+        }
+    }
+    out
+}
+
 /// [`quad_form`] for several vectors in one pass over the rows of `a` (each row is
 /// read once, while in cache, for all of them); each result has `quad_form`'s bits.
 pub fn quad_forms(a: ArrayView2<'_, f64>, ws: &[&Array1<f64>]) -> Vec<f64> {

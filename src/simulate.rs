@@ -144,17 +144,8 @@ impl FactoredPath {
             }
         }
         let vs: Vec<Array1<f64>> = vs.into_iter().map(Array1::from).collect();
-        // r_t = y_t·v + wᵀμ row by row, as `shocks.dot(&v)` computes each entry
-        // (`row.dot(v) * 1`), for all weight vectors while the row is in cache.
-        let mut out: Vec<Array1<f64>> = ws
-            .iter()
-            .map(|_| Array1::zeros(self.shocks.nrows()))
-            .collect();
-        for (t, row) in self.shocks.outer_iter().enumerate() {
-            for (o, v) in out.iter_mut().zip(&vs) {
-                o[t] = row.dot(v) * 1.0;
-            }
-        }
+        // r_t = y_t·v + wᵀμ, the shocks read once for all weight vectors.
+        let mut out = linalg::mat_vecs(self.shocks.view(), &vs.iter().collect::<Vec<_>>());
         for (o, w) in out.iter_mut().zip(ws) {
             let drift = w.dot(mu);
             *o += drift;

@@ -26,23 +26,16 @@ pub fn cluster_variance(cov: &Array2<f64>, items: &[usize]) -> f64 {
     let w = inverse_variance(&var);
     let w = w.as_slice().expect("contiguous");
     // Flat indexing of the standard layout (the same entries in the same order as
-    // `cov[(j, i)]`, without the 2-D index checks in the innermost loop).
+    // `cov[(j, i)]`, without the 2-D index checks in the innermost loop; no copy for an
+    // estimate, which is standard).
     let n = cov.ncols();
-    let flat = cov.as_slice();
+    let c = cov.as_standard_layout();
+    let c = c.as_slice().expect("standard layout");
     let mut acc = 0.0;
     for (&wa, &i) in w.iter().zip(items) {
         let mut row = 0.0;
-        match flat {
-            Some(c) => {
-                for (&wb, &j) in w.iter().zip(items) {
-                    row += wb * c[j * n + i];
-                }
-            }
-            None => {
-                for (&wb, &j) in w.iter().zip(items) {
-                    row += wb * cov[(j, i)];
-                }
-            }
+        for (&wb, &j) in w.iter().zip(items) {
+            row += wb * c[j * n + i];
         }
         acc += row * wa;
     }

@@ -40,18 +40,13 @@ pub struct Estimate {
 impl Estimate {
     pub fn new(cov: Array2<f64>) -> Self {
         let var = cov.diag().to_owned();
-        let non_finite = match cov.as_slice() {
-            // Row-major order, as `indexed_iter` visits (that index iterator costs as much as
-            // a small allocation's arithmetic).
-            Some(s) => s
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|k| (k / cov.ncols(), k % cov.ncols())),
-            None => cov
-                .indexed_iter()
-                .find(|(_, v)| !v.is_finite())
-                .map(|(ij, _)| ij),
-        };
+        // In row-major order, as `indexed_iter` visits, over a flat slice (that index
+        // iterator cost as much as the rest of the estimate's setup).
+        let non_finite = cov
+            .as_standard_layout()
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|k| (k / cov.ncols(), k % cov.ncols()));
         Estimate {
             cov,
             var,

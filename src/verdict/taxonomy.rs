@@ -23,19 +23,13 @@ pub fn portfolio_correlations(
     s: ArrayView2<'_, f64>,
 ) -> Array2<f64> {
     let m = weights.len();
-    // S·w for every method in one pass over the rows of S (each entry as `s.dot(w)`
-    // computes it, `row.dot(w) * 1`): S is read once, not once per method.
-    let mut sw: Vec<Option<Array1<f64>>> = weights
+    // S·w for every method in one pass over the rows of S (the same bits as `s.dot(w)`).
+    let present: Vec<&Array1<f64>> = weights.iter().flatten().collect();
+    let mut products = crate::linalg::mat_vecs(s, &present).into_iter();
+    let sw: Vec<Option<Array1<f64>>> = weights
         .iter()
-        .map(|w| w.as_ref().map(|_| Array1::zeros(s.nrows())))
+        .map(|w| w.as_ref().and_then(|_| products.next()))
         .collect();
-    for (i, row) in s.outer_iter().enumerate() {
-        for (out, w) in sw.iter_mut().zip(weights) {
-            if let (Some(out), Some(w)) = (out.as_mut(), w.as_ref()) {
-                out[i] = row.dot(w) * 1.0;
-            }
-        }
-    }
     let var: Vec<f64> = weights
         .iter()
         .zip(&sw)
