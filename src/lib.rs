@@ -31,6 +31,7 @@ pub mod report;
 pub mod rng;
 pub mod seriation;
 pub mod shipped;
+pub mod simd;
 pub mod simulate;
 pub mod spec;
 pub mod stop;

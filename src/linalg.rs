@@ -305,26 +305,11 @@ pub fn quad_form(a: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> f64 {
     acc
 }
 
+crate::avx2_dispatch! {
 /// `A v` for several vectors in one pass over the rows of `A` (each row is read once, while
 /// in cache, for all of them); every entry as `a.dot(v)` computes it (`row.dot(v) * 1`), so
 /// each result has the single product's bits.
 pub fn mat_vecs(a: ArrayView2<'_, f64>, vs: &[&Array1<f64>]) -> Vec<Array1<f64>> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { mat_vecs_avx2(a, vs) };
-    }
-    mat_vecs_body(a, vs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn mat_vecs_avx2(a: ArrayView2<'_, f64>, vs: &[&Array1<f64>]) -> Vec<Array1<f64>> {
-    mat_vecs_body(a, vs)
-}
-
-#[inline(always)]
-fn mat_vecs_body(a: ArrayView2<'_, f64>, vs: &[&Array1<f64>]) -> Vec<Array1<f64>> {
     let mut out: Vec<Array1<f64>> = vs.iter().map(|_| Array1::zeros(a.nrows())).collect();
     let mut d = vec![0.0; vs.len()];
     let slices: Option<Vec<&[f64]>> = vs.iter().map(|v| v.as_slice()).collect();
@@ -336,26 +321,12 @@ fn mat_vecs_body(a: ArrayView2<'_, f64>, vs: &[&Array1<f64>]) -> Vec<Array1<f64>
     }
     out
 }
+}
 
+crate::avx2_dispatch! {
 /// [`quad_form`] for several vectors in one pass over the rows of `a` (each row is
 /// read once, while in cache, for all of them); each result has `quad_form`'s bits.
 pub fn quad_forms(a: ArrayView2<'_, f64>, ws: &[&Array1<f64>]) -> Vec<f64> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { quad_forms_avx2(a, ws) };
-    }
-    quad_forms_body(a, ws)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn quad_forms_avx2(a: ArrayView2<'_, f64>, ws: &[&Array1<f64>]) -> Vec<f64> {
-    quad_forms_body(a, ws)
-}
-
-#[inline(always)]
-fn quad_forms_body(a: ArrayView2<'_, f64>, ws: &[&Array1<f64>]) -> Vec<f64> {
     let mut acc = vec![0.0; ws.len()];
     let mut d = vec![0.0; ws.len()];
     let slices: Option<Vec<&[f64]>> = ws.iter().map(|v| v.as_slice()).collect();
@@ -366,6 +337,7 @@ fn quad_forms_body(a: ArrayView2<'_, f64>, ws: &[&Array1<f64>]) -> Vec<f64> {
         }
     }
     acc
+}
 }
 
 /// `out[k] = dot(x, vs[k])` for every k, each with [`dot`]'s bits: four vectors at a time

@@ -153,36 +153,13 @@ pub fn measure(
     measure_many(&[(w, w_oos)], d, p)[0]
 }
 
+crate::avx2_dispatch! {
 /// [`measure`] for several methods of one trial at once, the same numbers bit for bit:
 /// each n×n matrix (S_is, S_oos, Σ, the factor F) and the T×n shocks are read once for
 /// all methods instead of once per method (rows outer, methods inner, each method's
 /// sums in [`measure`]'s order). From n ≈ 200 those matrices leave the cache, and
 /// reading them per method made the metrics cost as much as an allocation.
 pub fn measure_many(
-    ws: &[(&Array1<f64>, Option<&Array1<f64>>)],
-    d: &TrialData,
-    p: &MetricParams,
-) -> Vec<[f64; N_METRICS]> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { measure_many_avx2(ws, d, p) };
-    }
-    measure_many_body(ws, d, p)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn measure_many_avx2(
-    ws: &[(&Array1<f64>, Option<&Array1<f64>>)],
-    d: &TrialData,
-    p: &MetricParams,
-) -> Vec<[f64; N_METRICS]> {
-    measure_many_body(ws, d, p)
-}
-
-#[inline(always)]
-fn measure_many_body(
     ws: &[(&Array1<f64>, Option<&Array1<f64>>)],
     d: &TrialData,
     p: &MetricParams,
@@ -231,6 +208,7 @@ fn measure_many_body(
             ]
         })
         .collect()
+}
 }
 
 #[cfg(test)]

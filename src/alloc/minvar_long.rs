@@ -168,34 +168,16 @@ impl Allocator for MinVarLong {
     }
 }
 
+crate::avx2_dispatch! {
 /// A few sweeps of projected coordinate descent (O(n²) each) on
 /// `min ½vᵀΣv − 1ᵀv, v ≥ 0` (unscaled Σ: scaling changes v by a constant
 /// factor, not its support). Returns `v` and `Σv`. 16 to 32 sweeps leave the
 /// support within a few percent of the optimum's on sample covariances (T = 2n,
 /// n = 100 … 1600): a sweep costs about as much as one free-set exchange, and
 /// measured (benches/scaling.rs, `SCALING_PROFILE`) fewer sweeps cost more
-/// exchanges than they save.
+/// exchanges than they save. Half of MinVar_long's time at n = 100 is the update
+/// `r += d·row`, elementwise: compiled four lanes wide under AVX2 with the same bits.
 fn coordinate_descent(cov: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
-    // Half of MinVar_long's time at n = 100 is the update `r += d·row`, which the baseline
-    // x86-64 target compiles two lanes wide. It is elementwise (no reduction, and Rust never
-    // fuses the multiply and the add), so a four-lane AVX2 copy computes the same bits.
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { coordinate_descent_avx2(cov, n) };
-    }
-    coordinate_descent_body(cov, n)
-}
-
-/// [`coordinate_descent`] compiled for AVX2 (without FMA: the same operations).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn coordinate_descent_avx2(cov: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
-    coordinate_descent_body(cov, n)
-}
-
-#[inline(always)]
-fn coordinate_descent_body(cov: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     let sweeps = (n / 12).clamp(16, 32);
     let mut v = vec![0.0; n];
     let mut r = vec![0.0; n]; // Σv
@@ -212,6 +194,7 @@ fn coordinate_descent_body(cov: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (v, r)
+}
 }
 
 /// An elimination order for [`DualPivoting`] from the coordinate-descent iterate

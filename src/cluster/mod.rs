@@ -19,6 +19,7 @@ pub use hclust::{Linkage, cophenetic, gruvaeus_wainer, hclust, olo};
 
 use ndarray::{Array2, ArrayView2};
 
+crate::avx2_dispatch! {
 /// `d_ij = sqrt(clip((1 − ρ_ij)/2, 0, 1))` (López de Prado 2016). Clipping only
 /// guards against round-off (|ρ| may exceed 1 by an ulp), as PyPortfolioOpt does.
 pub fn corr_to_dist(corr: ArrayView2<'_, f64>) -> Array2<f64> {
@@ -31,6 +32,7 @@ pub fn corr_to_dist(corr: ArrayView2<'_, f64>) -> Array2<f64> {
         d[(i, i)] = 0.0;
     }
     d
+}
 }
 
 /// Upper triangle of a square matrix, row by row (scipy's condensed form).
@@ -207,6 +209,27 @@ impl Tree {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn corr_to_dist_has_the_scalar_bits() {
+        // The dispatched (AVX2 where the CPU has it) distances equal the formula evaluated
+        // one entry at a time, bit for bit, including the clipped entries (|ρ| > 1 by an ulp).
+        let n = 23;
+        let mut c = Array2::from_shape_fn((n, n), |(i, j)| {
+            (((i * 17 + j * 5) % 41) as f64 / 20.0 - 1.0).clamp(-1.0, 1.0)
+        });
+        c[(0, 1)] = 1.0 + f64::EPSILON;
+        c[(1, 0)] = -1.0 - f64::EPSILON;
+        let d = corr_to_dist(c.view());
+        for ((i, j), &v) in d.indexed_iter() {
+            let want = if i == j {
+                0.0
+            } else {
+                ((1.0 - c[(i, j)]) / 2.0).clamp(0.0, 1.0).sqrt()
+            };
+            assert_eq!(v.to_bits(), want.to_bits(), "({i}, {j})");
+        }
+    }
+
     use super::*;
     use ndarray::array;
 
