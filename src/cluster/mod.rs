@@ -209,6 +209,9 @@ impl Tree {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use ndarray::array;
+
     #[test]
     fn corr_to_dist_has_the_scalar_bits() {
         // The dispatched (AVX2 where the CPU has it) distances equal the formula evaluated
@@ -229,9 +232,6 @@ mod tests {
             assert_eq!(v.to_bits(), want.to_bits(), "({i}, {j})");
         }
     }
-
-    use super::*;
-    use ndarray::array;
 
     #[test]
     fn single_linkage_leaf_order() {
