@@ -408,26 +408,10 @@ fn dots<const K: usize>(x: &[f64], ys: [&[f64]; K]) -> [f64; K] {
 #[inline(always)]
 pub fn dot(x: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>) -> f64 {
     assert_eq!(x.len(), y.len(), "dot: lengths differ");
-    let (Some(mut xs), Some(mut ys)) = (x.as_slice(), y.as_slice()) else {
-        return x.dot(&y);
-    };
-    let mut p = [0.0f64; 8];
-    while xs.len() >= 8 {
-        for k in 0..8 {
-            p[k] += xs[k] * ys[k];
-        }
-        xs = &xs[8..];
-        ys = &ys[8..];
+    match (x.as_slice(), y.as_slice()) {
+        (Some(xs), Some(ys)) => dots::<1>(xs, [ys])[0],
+        _ => x.dot(&y),
     }
-    let mut sum = 0.0;
-    sum += p[0] + p[4];
-    sum += p[1] + p[5];
-    sum += p[2] + p[6];
-    sum += p[3] + p[7];
-    for (&a, &b) in xs.iter().zip(ys) {
-        sum += a * b;
-    }
-    sum
 }
 
 #[cfg(test)]
